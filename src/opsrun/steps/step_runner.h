@@ -1,0 +1,48 @@
+// Routes an attempt to its executor (exec, http, lua, builtin, native) and runs notify steps
+// through the channel registry. The one entry point the engine uses to perform side effects.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "opsrun/steps/executor.h"
+
+namespace opsrun::notify {
+class ChannelRegistry;
+}
+
+namespace opsrun::steps {
+
+using BuiltinFn = std::function<StepOutcome(const AttemptRequest&, CancelToken&)>;
+
+struct StepRunnerOptions {
+  std::size_t output_cap = 1 << 20;             // bytes of stdout/stderr (and http body) kept
+  std::vector<std::string> env_allow;           // variables `{{ env.NAME }}` may read
+};
+
+class StepRunner {
+ public:
+  StepRunner(StepRunnerOptions options, notify::ChannelRegistry& channels);
+  ~StepRunner();
+
+  // Performs the attempt (check/action/decision executors, notify). Never throws.
+  StepOutcome run(const AttemptRequest& request, CancelToken& cancel);
+  // What the attempt would do, fully rendered, without doing it (dry-run and audit):
+  // {"exec": [...argv], "env": {...}} or {"http": {"method", "url"}} or {"lua": "..."} ...
+  Json describe(const AttemptRequest& request) const;
+  // Adds or replaces a built-in (noop, sleep, fail, log are registered by default).
+  void register_builtin(std::string name, BuiltinFn fn);
+  [[nodiscard]] bool has_builtin(std::string_view name) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The scope templates and scripts see: {ctx, results, item, index, execution:{id}, env}.
+Json make_scope(const Json& ctx, const Json& results, const Json& item, int index,
+                std::string_view execution_id, const std::vector<std::string>& env_allow);
+
+}  // namespace opsrun::steps

@@ -1,0 +1,112 @@
+// The durable store: executions and their append-only event history, step attempts,
+// timers, audit records and settings. Implementations: sqlite/ (the default) and postgres/.
+// This header includes no third-party header.
+//
+// Threading: a Store may be called from several threads; implementations serialise
+// internally. Every method returns an error value naming the store (describe()) on failure;
+// a failed commit() leaves nothing half-written.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "opsrun/common/clock.h"
+#include "opsrun/common/error.h"
+
+namespace opsrun::store {
+
+// One entry of an execution's history. `seq` is 1-based and dense per execution;
+// (execution_id, seq) is unique, so a replayed append is refused, never doubled.
+struct EventRecord {
+  std::string execution_id;
+  std::int64_t seq = 0;
+  std::string type;                             // "started", "attempt_started", ...
+  std::int64_t at_ms = 0;                       // unix milliseconds
+  std::string data;                             // JSON text
+};
+
+// The summary row of an execution, kept in step with its events for listing.
+struct ExecutionRow {
+  std::string execution_id;
+  std::string runbook_id;
+  std::string runbook_version;
+  std::string status;                           // model::ExecutionStatus names
+  std::string current_step;
+  std::int64_t started_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  std::optional<std::int64_t> finished_at_ms;
+  std::string reason;                           // needs_attention / blocked reason
+};
+
+// A group commit: events and row updates of many executions in one transaction.
+struct Batch {
+  std::vector<EventRecord> events;
+  std::vector<ExecutionRow> executions;         // upserted by execution_id
+  [[nodiscard]] bool empty() const { return events.empty() && executions.empty(); }
+};
+
+struct ExecutionQuery {
+  std::string status;                           // empty: any
+  std::string runbook_id;                       // empty: any
+  bool unfinished_only = false;                 // pending, running, waiting (not terminal, not
+                                                // needs_attention/blocked)
+  int limit = 100;
+  std::string before_id;                        // cursor: ids sort by start time
+};
+
+struct CleanupStats {
+  std::int64_t executions_deleted = 0;
+  std::int64_t events_deleted = 0;
+  std::int64_t timers_deleted = 0;
+  int batches = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "sqlite:/path/opsrun.db" or "postgres://user@host:port/db" (no password), for messages.
+  [[nodiscard]] virtual std::string describe() const = 0;
+
+  // --- executions -------------------------------------------------------------------------
+  // One transaction, one fsync, for everything in the batch.
+  [[nodiscard]] virtual Result<void> commit(const Batch& batch) = 0;
+  [[nodiscard]] virtual Result<std::vector<EventRecord>> events(std::string_view execution_id,
+                                                                std::int64_t after_seq = 0) = 0;
+  [[nodiscard]] virtual Result<std::optional<ExecutionRow>> execution(
+      std::string_view execution_id) = 0;
+  // Newest first.
+  [[nodiscard]] virtual Result<std::vector<ExecutionRow>> list_executions(
+      const ExecutionQuery& query) = 0;
+
+  // --- settings (the emergency stop lives here later) -------------------------------------
+  [[nodiscard]] virtual Result<std::optional<std::string>> get_setting(std::string_view key) = 0;
+  [[nodiscard]] virtual Result<void> put_setting(std::string_view key, std::string_view value) = 0;
+
+  // --- maintenance ------------------------------------------------------------------------
+  // Deletes finished executions (and their events) and executed timers finished before
+  // `cutoff`, `batch_size` rows per transaction; `progress` is called after each batch.
+  [[nodiscard]] virtual Result<CleanupStats> cleanup(
+      SystemTime cutoff, int batch_size,
+      const std::function<void(const CleanupStats&)>& progress) = 0;
+  [[nodiscard]] virtual Result<void> analyze() = 0;
+  // Structural integrity (PRAGMA integrity_check; FK/orphan checks; dense event seqs).
+  [[nodiscard]] virtual Result<void> check_integrity() = 0;
+  // Round trip, for /health/db.
+  [[nodiscard]] virtual Result<Millis> ping() = 0;
+};
+
+struct OpenOptions {
+  std::string data_dir = "./opsrun-data";       // SQLite: <data_dir>/opsrun.db
+  std::string url;                              // "postgres://..." selects PostgreSQL
+  bool create = true;                           // create the directory / schema if missing
+};
+
+// The composition root's way in: picks the backend from the options.
+[[nodiscard]] Result<std::unique_ptr<Store>> open_store(const OpenOptions& options);
+
+}  // namespace opsrun::store
