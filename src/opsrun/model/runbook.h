@@ -137,6 +137,7 @@ struct Runbook {
   std::string start;
   std::vector<Step> steps;
   std::string source_file;                      // empty for built-in/C++ runbooks
+  std::string source_text;                      // the YAML as loaded; executions pin it
 
   [[nodiscard]] const Step* find(std::string_view step_id) const;
 };
