@@ -1,6 +1,78 @@
+// `opsrun`: one program, many subcommands. This file only declares the command line;
+// each command lives in its own cmd_*.cpp.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
-int main() {
-  std::puts("opsrun: under construction");
-  return 0;
+#include "opsrun/cli/commands.h"
+
+namespace {
+
+void add_store_flags(CLI::App* cmd, opsrun::cli::StoreFlags& flags, bool allow_ephemeral) {
+  cmd->add_option("--data-dir", flags.data_dir, "SQLite data directory (file opsrun.db)")
+      ->capture_default_str();
+  cmd->add_option("--store", flags.url, "PostgreSQL URL: postgres://user@host:port/db");
+  if (allow_ephemeral)
+    cmd->add_flag("--ephemeral", flags.ephemeral, "keep the execution in memory only (no store)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace opsrun::cli;
+  CLI::App app{"opsrun: durable, audited, safe operations automation"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "opsrun 0.1.0");
+  int code = kExitOk;
+
+  std::vector<std::string> validate_paths;
+  auto* validate = app.add_subcommand("validate", "check runbook files (exit 0 valid, 2 invalid)");
+  validate->add_option("FILE", validate_paths, "runbook files or directories")->required();
+  validate->callback([&] { code = cmd_validate(validate_paths); });
+
+  RunFlags run;
+  auto* run_cmd = app.add_subcommand("run", "run a runbook in this process, showing each step live");
+  run_cmd->add_option("FILE|ID", run.target, "a runbook file, or the id of one in --runbooks");
+  run_cmd->add_option("--ctx", run.ctx, "context value key=value (repeatable)");
+  run_cmd->add_option("--ctx-json", run.ctx_json, "context as a JSON object");
+  run_cmd->add_flag("--dry-run", run.dry_run, "run checks and decisions, never perform an action");
+  run_cmd->add_option("--simulate-failure", run.simulate_failure,
+                      "make these steps fail without running them: STEP[,STEP]");
+  run_cmd->add_option("--output", run.output, "text or json")->capture_default_str();
+  run_cmd->add_flag("--resume", run.resume, "finish every unfinished execution in the store");
+  run_cmd->add_flag("--auto-approve", run.auto_approve, "approve approval steps without asking");
+  run_cmd->add_option("--runbooks", run.runbook_dirs, "directories to find runbook ids in")
+      ->capture_default_str();
+  add_store_flags(run_cmd, run.store, true);
+  run_cmd->callback([&] { code = cmd_run(run); });
+
+  ExecutionsFlags ex;
+  auto* executions = app.add_subcommand("executions", "inspect and operate stored executions");
+  executions->require_subcommand(1);
+  auto* ex_list = executions->add_subcommand("list", "list executions, newest first");
+  ex_list->add_option("--state", ex.state, "only this status (running, failed, needs_attention, ...)");
+  ex_list->add_option("--runbook", ex.runbook, "only this runbook id");
+  ex_list->add_option("--limit", ex.limit, "at most this many")->capture_default_str();
+  ex_list->add_option("--output", ex.output, "text or json");
+  add_store_flags(ex_list, ex.store, false);
+  ex_list->callback([&] { ex.verb = "list"; code = cmd_executions(ex); });
+  auto* ex_show = executions->add_subcommand("show", "an execution's history as a timeline");
+  ex_show->add_option("ID", ex.id)->required();
+  ex_show->add_option("--output", ex.output, "text or json");
+  add_store_flags(ex_show, ex.store, false);
+  ex_show->callback([&] { ex.verb = "show"; code = cmd_executions(ex); });
+  for (const char* verb : {"retry", "skip", "abort"}) {
+    auto* sub = executions->add_subcommand(
+        verb, std::string(verb) + " the interrupted step of an execution that needs attention");
+    sub->add_option("ID", ex.id)->required();
+    add_store_flags(sub, ex.store, false);
+    sub->callback([&, verb] { ex.verb = verb; code = cmd_executions(ex); });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitInvalid;
+  }
+  return code;
 }

@@ -1,0 +1,51 @@
+// The `opsrun` subcommands. Each returns the process exit code:
+// 0 success, 1 the operation failed (an execution failed), 2 invalid input or usage.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "opsrun/cli/runtime.h"
+
+namespace opsrun::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitInvalid = 2;
+
+int cmd_validate(const std::vector<std::string>& paths);
+
+struct RunFlags {
+  std::string target;                           // FILE or runbook id
+  std::vector<std::string> ctx;                 // key=value
+  std::string ctx_json;
+  bool dry_run = false;
+  std::string simulate_failure;                 // STEP[,STEP]
+  std::string output = "text";                  // text | json
+  bool resume = false;
+  bool auto_approve = false;
+  std::vector<std::string> runbook_dirs{"runbooks"};
+  StoreFlags store;
+};
+int cmd_run(const RunFlags& flags);
+
+struct ExecutionsFlags {
+  std::string verb;                             // list | show | retry | skip | abort
+  std::string id;
+  std::string state;
+  std::string runbook;
+  int limit = 50;
+  std::string output = "text";
+  StoreFlags store;
+};
+int cmd_executions(const ExecutionsFlags& flags);
+
+// Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
+// string) and --ctx-json (an object), the JSON overriding nothing it does not name.
+Result<Json> parse_context(const std::vector<std::string>& pairs, const std::string& json);
+
+// FILE path, or an id looked up in the runbook directories.
+Result<model::RunbookPtr> resolve_runbook(const std::string& target,
+                                          const std::vector<std::string>& dirs);
+
+}  // namespace opsrun::cli
