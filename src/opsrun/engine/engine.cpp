@@ -74,6 +74,9 @@ struct Engine::Impl {
 
   Clock& clock;
   steps::StepRunner& runner;
+
+  // Times are kept to the millisecond, as the store keeps them, so a replay is exact.
+  SystemTime now_ms() const { return std::chrono::floor<Millis>(clock.now()); }
   store::Store* store;
   EngineOptions options;
   EventBus bus;
@@ -195,7 +198,7 @@ void Engine::Impl::launch_attempt(const std::string& execution_id, const Command
   done.kind = Input::Kind::AttemptFinished;
   done.key = c.key;
   if (c.simulate_failure) {
-    done.at = clock.now();
+    done.at = now_ms();
     done.outcome.ok = false;
     done.outcome.error = "simulated failure";
     done.outcome.result = JsonObject{{"simulated", true}};
@@ -203,7 +206,7 @@ void Engine::Impl::launch_attempt(const std::string& execution_id, const Command
     return;
   }
   if (c.dry_run) {
-    done.at = clock.now();
+    done.at = now_ms();
     done.outcome.ok = true;
     done.outcome.result = JsonObject{{"dryRun", true}, {"wouldRun", runner.describe(req)}};
     immediate.push_back({execution_id, std::move(done)});
@@ -212,7 +215,7 @@ void Engine::Impl::launch_attempt(const std::string& execution_id, const Command
   auto token = std::make_shared<steps::CancelToken>(clock);
   if (runs_inline(*step)) {
     const steps::StepOutcome o = runner.run(req, *token);
-    done.at = clock.now();
+    done.at = now_ms();
     done.outcome = {o.ok, o.result, o.value, o.error, o.timed_out, o.cancelled, o.ctx_updates};
     immediate.push_back({execution_id, std::move(done)});
     return;
@@ -221,14 +224,14 @@ void Engine::Impl::launch_attempt(const std::string& execution_id, const Command
     std::lock_guard g(mu);
     tokens[c.key] = token;
     if (step->timeout)
-      timers.emplace(clock.now() + *step->timeout, TimerEntry{execution_id, c.key, true});
+      timers.emplace(now_ms() + *step->timeout, TimerEntry{execution_id, c.key, true});
   }
   pool.submit([this, req = std::move(req), token, key = c.key, execution_id]() mutable {
     const steps::StepOutcome o = runner.run(req, *token);
     Input fin;
     fin.kind = Input::Kind::AttemptFinished;
     fin.key = key;
-    fin.at = clock.now();
+    fin.at = now_ms();
     fin.outcome = {o.ok, o.result, o.value, o.error, o.timed_out, o.cancelled, o.ctx_updates};
     if (token->reason() == steps::CancelReason::Timeout && !fin.outcome.ok) {
       fin.outcome.timed_out = true;
@@ -273,7 +276,7 @@ void Engine::Impl::perform(const Pending& p, std::vector<QueuedInput>& immediate
       ev.name = c.event;
       ev.execution_id = p.execution_id;
       ev.step_id = c.step_id;
-      ev.at = clock.now();
+      ev.at = now_ms();
       ev.payload = c.payload;
       {
         std::lock_guard g(mu);
@@ -295,7 +298,7 @@ void Engine::Impl::trim_finished() {
 
 // One turn: drain the inbox and due timers, apply them, commit, then perform side effects.
 void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
-  const SystemTime now = clock.now();
+  const SystemTime now = now_ms();
   std::deque<QueuedInput> work;
   work.swap(inbox);
   while (!timers.empty() && timers.begin()->first <= now) {
@@ -384,7 +387,7 @@ void Engine::Impl::run_loop() {
       if (!idle_in_simulation(lock)) wake.wait_for(lock, std::chrono::milliseconds(1));
       continue;
     }
-    const SystemTime next = timers.empty() ? clock.now() + std::chrono::hours(1) : timers.begin()->first;
+    const SystemTime next = timers.empty() ? now_ms() + std::chrono::hours(1) : timers.begin()->first;
     wake.wait_until(lock, next, [&] { return stopping || !inbox.empty(); });
   }
 }
@@ -418,7 +421,7 @@ Result<void> Engine::add_runbook(model::RunbookPtr rb) {
   BusEvent ev;
   ev.name = "runbook:registered";
   ev.runbook_id = rb->id;
-  ev.at = impl_->clock.now();
+  ev.at = impl_->now_ms();
   ev.payload = JsonObject{{"id", rb->id}, {"name", rb->name}, {"version", rb->version}};
   impl_->bus.publish(ev);
   return {};
@@ -450,7 +453,7 @@ Result<std::string> Engine::start(model::RunbookPtr rb, Json context, StartOptio
   for (const auto& s : options.simulate_failures)
     if (rb->find(s) == nullptr)
       return fail(ErrorCode::InvalidArgument, "--simulate-failure names unknown step '" + s + "'");
-  const SystemTime now = impl_->clock.now();
+  const SystemTime now = impl_->now_ms();
   std::string id = options.execution_id.empty() ? new_execution_id(now) : options.execution_id;
   {
     std::lock_guard g(impl_->mu);
@@ -519,7 +522,7 @@ Result<void> Engine::cancel(std::string_view execution_id, std::string actor, st
   }
   Input in;
   in.kind = Input::Kind::Cancel;
-  in.at = impl_->clock.now();
+  in.at = impl_->now_ms();
   in.actor = std::move(actor);
   in.reason = std::move(reason);
   impl_->push(std::string(execution_id), std::move(in));
@@ -539,7 +542,7 @@ Result<void> Engine::approve(std::string_view execution_id, bool approved, std::
   }
   Input in;
   in.kind = Input::Kind::Approval;
-  in.at = impl_->clock.now();
+  in.at = impl_->now_ms();
   in.approved = approved;
   in.actor = std::move(actor);
   in.reason = std::move(comment);
@@ -557,7 +560,7 @@ Result<void> Engine::operator_action(std::string_view execution_id, OperatorActi
   }
   Input in;
   in.kind = Input::Kind::Operator;
-  in.at = impl_->clock.now();
+  in.at = impl_->now_ms();
   in.action = action;
   in.actor = std::move(actor);
   impl_->push(std::string(execution_id), std::move(in));
@@ -644,7 +647,7 @@ Result<RecoveryReport> Engine::recover() {
     Live& ref = *lv;
     store::Batch batch;
     std::vector<Pending> effects;
-    const SystemTime now = impl_->clock.now();
+    const SystemTime now = impl_->now_ms();
     std::vector<std::string> in_flight;
     for (const auto& [key, slot] : ref.state.running) in_flight.push_back(key);
     {
