@@ -138,6 +138,9 @@ struct Runbook {
   std::vector<Step> steps;
   std::string source_file;                      // empty for built-in/C++ runbooks
   std::string source_text;                      // the YAML as loaded; executions pin it
+  // Where each field was written ("start", "steps[2].on_success" -> line:column), so that
+  // validation can point at the exact place. Empty for runbooks built in C++.
+  std::map<std::string, SourceMark, std::less<>> marks;
 
   [[nodiscard]] const Step* find(std::string_view step_id) const;
 };
