@@ -2,6 +2,7 @@
 // through the channel registry. The one entry point the engine uses to perform side effects.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +21,9 @@ using BuiltinFn = std::function<StepOutcome(const AttemptRequest&, CancelToken&)
 struct StepRunnerOptions {
   std::size_t output_cap = 1 << 20;             // bytes of stdout/stderr (and http body) kept
   std::vector<std::string> env_allow;           // variables `{{ env.NAME }}` may read
+  Millis kill_grace{2000};                      // exec: SIGTERM to the group, then SIGKILL
+  std::size_t lua_memory_limit = 64u << 20;     // bytes per Lua state
+  std::uint64_t lua_instruction_limit = 200'000'000;  // VM instructions per Lua attempt
 };
 
 class StepRunner {
