@@ -14,11 +14,11 @@
 #include "opsrun/common/clock.h"
 #include "opsrun/common/json.h"
 #include "opsrun/model/execution.h"
+#include "opsrun/engine/operator_action.h"
 #include "opsrun/model/runbook.h"
 
 namespace opsrun::engine {
 
-enum class OperatorAction { Retry, Skip, Abort };
 
 // What happened to one attempt, as the shell reports it.
 struct AttemptOutcome {

@@ -13,6 +13,7 @@
 #include "opsrun/common/clock.h"
 #include "opsrun/common/error.h"
 #include "opsrun/engine/event_bus.h"
+#include "opsrun/engine/operator_action.h"
 #include "opsrun/model/builder.h"
 #include "opsrun/model/execution.h"
 #include "opsrun/model/runbook.h"
