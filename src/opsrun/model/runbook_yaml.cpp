@@ -302,7 +302,12 @@ class Parser {
     for_each_key(n, p, kStepKeys, [&](const std::string& key, const YAML::Node& v) {
       const std::string f = p + "." + key;
       if (type_ok && !key_applies(key, s.type)) {
-        error(v, f, "'" + key + "' does not apply to a " + std::string(to_string(s.type)) + " step");
+        std::string owners;
+        for (auto t : {StepType::Check, StepType::Action, StepType::Decision, StepType::Notify,
+                       StepType::Wait, StepType::Parallel, StepType::Loop, StepType::Approval})
+          if (key_applies(key, t)) owners += (owners.empty() ? "" : ", ") + std::string(to_string(t));
+        error(v, f, "'" + key + "' does not apply to a " + std::string(to_string(s.type)) +
+                        " step (only to: " + owners + ")");
         return;
       }
       if (key == "type") return;
@@ -520,6 +525,11 @@ LoadResult load_runbook_text(std::string_view yaml, const std::string& file_name
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     parser.parse_document(root);
+    // Not a runbook at all: semantic checks would only add noise.
+    if (!root.IsMap()) {
+      out.diagnostics = std::move(parser.diags);
+      return out;
+    }
   } catch (const YAML::Exception& e) {
     Diagnostic d;
     d.file = file_name;
@@ -535,8 +545,11 @@ LoadResult load_runbook_text(std::string_view yaml, const std::string& file_name
   rb.source_text = std::string(yaml);
   // Semantic checks too, so one run lists everything; but not about steps whose type could
   // not even be read (those would only repeat the first error).
+  std::set<std::string> reported;
+  for (const auto& d : out.diagnostics) reported.insert(d.field);
   for (auto& d : validate_runbook(rb)) {
-    bool skip = false;
+    // A field the parser already complained about (`steps: 5`) needs no second message.
+    bool skip = reported.contains(d.field);
     for (std::size_t i : parser.broken_steps) skip = skip || is_inside(d.field, i);
     if (!skip) out.diagnostics.push_back(std::move(d));
   }
