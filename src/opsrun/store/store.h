@@ -98,6 +98,9 @@ class Store {
   [[nodiscard]] virtual Result<void> check_integrity() = 0;
   // Round trip, for /health/db.
   [[nodiscard]] virtual Result<Millis> ping() = 0;
+  // A consistent, compressed copy of the whole store in `file` (SQLite: the online backup
+  // API, gzip; PostgreSQL: pg_dump custom format). Written to a temporary name, then renamed.
+  [[nodiscard]] virtual Result<void> backup_to(const std::string& file) = 0;
 };
 
 struct OpenOptions {
@@ -106,7 +109,14 @@ struct OpenOptions {
   bool create = true;                           // create the directory / schema if missing
 };
 
-// The composition root's way in: picks the backend from the options.
+// The composition root's way in: picks the backend from the options. While a Store is
+// open it holds a shared claim on the store (SQLite: a lock file beside the database), so
+// restore_from() can tell that a server or a run is using it.
 [[nodiscard]] Result<std::unique_ptr<Store>> open_store(const OpenOptions& options);
+
+// Replaces the store's contents with a backup made by backup_to(). Verifies the backup
+// first (readable, intact, a schema this binary knows) and changes nothing if it is not;
+// refuses while any process has the store open.
+[[nodiscard]] Result<void> restore_from(const std::string& file, const OpenOptions& options);
 
 }  // namespace opsrun::store
