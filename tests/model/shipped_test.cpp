@@ -130,3 +130,39 @@ TEST(Shipped, SchemaIsValidJsonAndKnowsEveryKey) {
 
 }  // namespace
 }  // namespace opsrun::model
+
+namespace opsrun::model {
+namespace {
+
+// The schema and the loader agree on the vocabulary: every key the schema offers for a step
+// or a runbook is accepted by the loader (no "unknown key").
+TEST(Shipped, LoaderAcceptsEverySchemaKey) {
+  std::ifstream in(kRoot / "docs" / "runbook.schema.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto schema = parse_json(text.str());
+  ASSERT_TRUE(schema);
+  auto unknown_key_reported = [](const std::string& yaml) {
+    auto r = load_runbook_text(yaml, "k.yaml");
+    for (const auto& d : r.diagnostics)
+      if (d.message.find("unknown key") != std::string::npos) return true;
+    return false;
+  };
+  for (const auto& kv : schema->at("$defs").at("step").at("properties").as_object()) {
+    const std::string key(kv.key());
+    if (key == "id" || key == "type") continue;
+    EXPECT_FALSE(unknown_key_reported("id: k\nstart: a\nsteps:\n  - id: a\n    type: action\n    " +
+                                      key + ": x\n"))
+        << key;
+  }
+  for (const auto& kv : schema->at("properties").as_object()) {
+    const std::string key(kv.key());
+    if (key == "id" || key == "start" || key == "steps") continue;
+    EXPECT_FALSE(unknown_key_reported("id: k\nstart: a\n" + key +
+                                      ": x\nsteps:\n  - {id: a, type: action, builtin: noop}\n"))
+        << key;
+  }
+}
+
+}  // namespace
+}  // namespace opsrun::model

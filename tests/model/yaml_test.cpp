@@ -530,3 +530,79 @@ steps:
 
 }  // namespace
 }  // namespace opsrun::model
+
+namespace opsrun::model {
+namespace {
+
+TEST(YamlExtras, ShorthandsForHttpAndTarget) {
+  auto r = load_runbook_text(R"(id: short
+start: a
+steps:
+  - id: a
+    type: check
+    http: "http://127.0.0.1:9/health"
+    target: web-1
+)", "rb.yaml");
+  ASSERT_TRUE(r.ok());
+  const Step& a = r.runbook->steps[0];
+  EXPECT_EQ(a.executor, ExecutorKind::Http);
+  EXPECT_EQ(a.http.url, "http://127.0.0.1:9/health");
+  EXPECT_EQ(a.http.method, "GET");
+  ASSERT_TRUE(a.target);
+  EXPECT_EQ(a.target->name, "web-1");
+}
+
+TEST(YamlExtras, OptionsThatNeedTheirExecutor) {
+  auto r = load_runbook_text(R"(id: opts
+start: a
+steps:
+  - id: a
+    type: action
+    lua: "return 1"
+    env: {A: b}
+    with: {x: 1}
+    on_success: l
+  - id: l
+    type: loop
+    items: [1]
+    items_from: ctx.list
+    step: a
+)", "rb.yaml");
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> messages;
+  for (const auto& d : r.diagnostics)
+    if (d.severity == Diagnostic::Severity::Error) messages.push_back(d.message);
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_NE(messages[0].find("need an exec step"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[1].find("'with' needs 'builtin'"), std::string::npos) << messages[1];
+  EXPECT_NE(messages[2].find("not both"), std::string::npos) << messages[2];
+}
+
+TEST(YamlExtras, EmptyAndScalarDocuments) {
+  for (const char* text : {"", "just text", "42"}) {
+    auto r = load_runbook_text(text, "x.yaml");
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.diagnostics.size(), 1u) << text;
+    EXPECT_EQ(r.diagnostics[0].line, 1) << text;
+    EXPECT_NE(r.diagnostics[0].message.find("mapping"), std::string::npos);
+  }
+}
+
+TEST(YamlExtras, LoadsFromFileWithSourceText) {
+  const std::string path = ::testing::TempDir() + "/model_yaml_test_rb.yaml";
+  const std::string text = "id: from-file\nstart: a\nsteps:\n  - {id: a, type: action, builtin: noop}\n";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  auto r = load_runbook_file(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.runbook->source_file, path);
+  EXPECT_EQ(r.runbook->source_text, text);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace opsrun::model

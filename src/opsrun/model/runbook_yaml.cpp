@@ -538,6 +538,13 @@ LoadResult load_runbook_text(std::string_view yaml, const std::string& file_name
     d.message = "YAML syntax: " + e.msg;
     out.diagnostics.push_back(std::move(d));
     return out;
+  } catch (const std::exception& e) {
+    // Anything else yaml-cpp may throw is still a problem with this file, not a crash.
+    Diagnostic d;
+    d.file = file_name;
+    d.message = std::string("cannot read runbook: ") + e.what();
+    out.diagnostics.push_back(std::move(d));
+    return out;
   }
   out.diagnostics = std::move(parser.diags);
   Runbook& rb = parser.rb;
