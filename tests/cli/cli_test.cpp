@@ -41,7 +41,7 @@ steps:
     on_success: check
   - id: check
     type: check
-    lua: "return results.greet.stdout == 'hello world\n'"
+    lua: 'return results.greet.stdout == "hello world\n"'
 )";
 
 TEST_F(Cli, ValidateExitCodes) {

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <cstdio>
 
 namespace opsrun {
 
@@ -112,6 +113,12 @@ const Json* find_json_path(const Json& root, std::string_view path) {
 std::string json_to_text(const Json& v) {
   if (v.is_string()) return std::string(v.get_string());
   if (v.is_null()) return "";
+  if (v.is_double()) {
+    // People read these in messages: 0.0344, not 3.44E-2.
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.15g", v.get_double());
+    return buf;
+  }
   return boost::json::serialize(v);
 }
 
