@@ -128,7 +128,8 @@ TEST(Builder, MisuseAndMissingMetadata) {
 
 TEST(Builder, RegisterWithHandsTheRunbookToTheSink) {
   CollectingSink sink;
-  auto b = runbook().withMetadata({.id = "one", .name = "One"}).check("c", "C", ok_true).startWith("c");
+  auto b =
+      runbook().withMetadata({.id = "one", .name = "One"}).check("c", "C", ok_true).startWith("c");
   ASSERT_TRUE(b.registerWith(sink));
   ASSERT_EQ(sink.added.size(), 1u);
   EXPECT_EQ(sink.added[0]->id, "one");

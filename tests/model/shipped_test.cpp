@@ -66,8 +66,10 @@ class Schema {
       for (const auto& kv : node) {
         const std::string key = kv.first.Scalar();
         auto it = props.find(key);
-        if (it == props.end()) unknown.push_back(path + "." + key);
-        else check(kv.second, *it->second, path + "." + key, unknown);
+        if (it == props.end())
+          unknown.push_back(path + "." + key);
+        else
+          check(kv.second, *it->second, path + "." + key, unknown);
       }
     } else if (node.IsSequence()) {
       for (const auto& e : node)

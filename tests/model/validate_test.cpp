@@ -26,7 +26,8 @@ std::vector<Diagnostic> only(const std::vector<Diagnostic>& ds, Sev sev) {
 }
 
 TEST(Validate, UnknownStartPointsAtItsValue) {
-  auto ds = load("id: bad\nstart: nowhere\nsteps:\n  - id: a\n    type: action\n    builtin: noop\n");
+  auto ds =
+      load("id: bad\nstart: nowhere\nsteps:\n  - id: a\n    type: action\n    builtin: noop\n");
   auto e = only(ds, Sev::Error);
   ASSERT_EQ(e.size(), 1u) << all(ds);
   EXPECT_EQ(e[0].field, "start");
@@ -36,7 +37,8 @@ TEST(Validate, UnknownStartPointsAtItsValue) {
 }
 
 TEST(Validate, MissingStart) {
-  auto e = only(load("id: nostart\nsteps:\n  - {id: a, type: action, builtin: noop}\n"), Sev::Error);
+  auto e =
+      only(load("id: nostart\nsteps:\n  - {id: a, type: action, builtin: noop}\n"), Sev::Error);
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].field, "start");
   EXPECT_NE(e[0].message.find("missing"), std::string::npos);
@@ -112,7 +114,8 @@ steps:
   - id: orphan
     type: action
     builtin: noop
-)", "v.yaml");
+)",
+                             "v.yaml");
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_EQ(r.diagnostics[0].severity, Sev::Warning);
@@ -134,7 +137,8 @@ steps:
   - id: body
     type: action
     builtin: noop
-)"), Sev::Error);
+)"),
+                Sev::Error);
   ASSERT_EQ(e.size(), 2u);
   EXPECT_EQ(e[0].field, "steps[0].items");
   EXPECT_EQ(e[0].line, 6);

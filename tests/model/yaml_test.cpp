@@ -251,7 +251,8 @@ steps:
   - id: n
     type: notify
     message: hi
-)", "tiny.yaml");
+)",
+                             "tiny.yaml");
   ASSERT_TRUE(r.ok()) << all(r);
   const Runbook& rb = *r.runbook;
   EXPECT_EQ(rb.name, "tiny");
@@ -281,8 +282,9 @@ steps:
   EXPECT_EQ(d.column, 5);
   EXPECT_EQ(d.field, "steps[0].on_sucess");
   EXPECT_NE(d.message.find("did you mean 'on_success'"), std::string::npos) << d.message;
-  EXPECT_EQ(d.describe(), "rb.yaml:7:5: error: steps[0].on_sucess: unknown key 'on_sucess' "
-                          "(did you mean 'on_success'?)");
+  EXPECT_EQ(d.describe(),
+            "rb.yaml:7:5: error: steps[0].on_sucess: unknown key 'on_sucess' "
+            "(did you mean 'on_success'?)");
 }
 
 TEST(Yaml, UnknownTopLevelAndNestedKeys) {
@@ -293,7 +295,8 @@ steps:
     type: action
     http: {url: "http://x/", methd: GET}
     retry: {attempts: 2, backof: fixed}
-)", "rb.yaml");
+)",
+                             "rb.yaml");
   auto e = errors(r);
   ASSERT_EQ(e.size(), 4u) << all(r);
   // In file order; the missing start is reported at the top of the document, and the
@@ -340,7 +343,8 @@ steps:
     idempotent: maybe
     timeout: [1s]
     retry: {attempts: many}
-)", "rb.yaml");
+)",
+                             "rb.yaml");
   auto e = errors(r);
   ASSERT_EQ(e.size(), 4u) << all(r);
   EXPECT_EQ(e[0].field, "tags");
@@ -361,8 +365,8 @@ TEST(Yaml, SyntaxErrorHasLineAndColumn) {
   EXPECT_GT(r.diagnostics[0].line, 0);
   EXPECT_GT(r.diagnostics[0].column, 0);
   EXPECT_NE(r.diagnostics[0].message.find("YAML"), std::string::npos);
-  EXPECT_TRUE(r.diagnostics[0].describe().starts_with("bad.yaml:" +
-                                                     std::to_string(r.diagnostics[0].line) + ":"));
+  EXPECT_TRUE(r.diagnostics[0].describe().starts_with(
+      "bad.yaml:" + std::to_string(r.diagnostics[0].line) + ":"));
   auto tab = load_runbook_text("id: x\nsteps:\n  - id: a\n   bad: : :\n\t- x\n", "tab.yaml");
   ASSERT_FALSE(tab.ok());
   EXPECT_GT(tab.diagnostics[0].line, 0);
@@ -425,7 +429,8 @@ steps:
   - id: d
     type: decision
     exec: [echo, hi]
-)", "rb.yaml");
+)",
+                             "rb.yaml");
   auto e = errors(r);
   ASSERT_EQ(e.size(), 2u) << all(r);
   EXPECT_NE(e[0].message.find("lua"), std::string::npos);
@@ -468,7 +473,8 @@ steps:
   - id: a
     type: NOTIFICATION
     message: hello
-)", "rb.yaml");
+)",
+                             "rb.yaml");
   ASSERT_TRUE(r.ok()) << all(r);
   EXPECT_EQ(r.runbook->steps[0].type, StepType::Notify);
 }
@@ -482,7 +488,8 @@ TEST(Yaml, InvalidIdPattern) {
 
 TEST(Yaml, RetryFalseMeansOneTry) {
   auto r = load_runbook_text(
-      "id: r\nstart: a\nsteps:\n  - {id: a, type: action, builtin: noop, retry: false}\n", "r.yaml");
+      "id: r\nstart: a\nsteps:\n  - {id: a, type: action, builtin: noop, retry: false}\n",
+      "r.yaml");
   ASSERT_TRUE(r.ok()) << all(r);
   EXPECT_EQ(r.runbook->steps[0].retry.attempts, 1);
 }
@@ -494,7 +501,8 @@ steps:
   - id: a
     type: action
     http: {method: PUT, url: "http://h/", body: "raw {{ ctx.x }}"}
-)", "rb.yaml");
+)",
+                             "rb.yaml");
   ASSERT_TRUE(r.ok()) << all(r);
   EXPECT_EQ(*r.runbook->steps[0].http.body, "raw {{ ctx.x }}");
   EXPECT_EQ(r.runbook->steps[0].http.method, "PUT");
@@ -542,7 +550,8 @@ steps:
     type: check
     http: "http://127.0.0.1:9/health"
     target: web-1
-)", "rb.yaml");
+)",
+                             "rb.yaml");
   ASSERT_TRUE(r.ok());
   const Step& a = r.runbook->steps[0];
   EXPECT_EQ(a.executor, ExecutorKind::Http);
@@ -567,7 +576,8 @@ steps:
     items: [1]
     items_from: ctx.list
     step: a
-)", "rb.yaml");
+)",
+                             "rb.yaml");
   ASSERT_FALSE(r.ok());
   std::vector<std::string> messages;
   for (const auto& d : r.diagnostics)
@@ -590,7 +600,8 @@ TEST(YamlExtras, EmptyAndScalarDocuments) {
 
 TEST(YamlExtras, LoadsFromFileWithSourceText) {
   const std::string path = ::testing::TempDir() + "/model_yaml_test_rb.yaml";
-  const std::string text = "id: from-file\nstart: a\nsteps:\n  - {id: a, type: action, builtin: noop}\n";
+  const std::string text =
+      "id: from-file\nstart: a\nsteps:\n  - {id: a, type: action, builtin: noop}\n";
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
     ASSERT_NE(f, nullptr);

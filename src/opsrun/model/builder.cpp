@@ -16,14 +16,18 @@ RunbookBuilder& RunbookBuilder::withMetadata(RunbookMetadata m) {
 }
 
 RunbookBuilder& RunbookBuilder::withContext(Json context) {
-  if (!context.is_object()) misuse_.push_back("withContext() needs a JSON object");
-  else rb_.context = std::move(context);
+  if (!context.is_object())
+    misuse_.push_back("withContext() needs a JSON object");
+  else
+    rb_.context = std::move(context);
   return *this;
 }
 
 RunbookBuilder& RunbookBuilder::withTimeout(Millis timeout) {
-  if (rb_.steps.empty()) rb_.timeout = timeout;
-  else rb_.steps.back().timeout = timeout;
+  if (rb_.steps.empty())
+    rb_.timeout = timeout;
+  else
+    rb_.steps.back().timeout = timeout;
   return *this;
 }
 

@@ -77,7 +77,7 @@ class RunbookBuilder {
   Step& add(std::string id, std::string name, StepType type);
 
   Runbook rb_;
-  std::vector<std::string> misuse_;             // modifier calls without a step, etc.
+  std::vector<std::string> misuse_;  // modifier calls without a step, etc.
 };
 
 // Starts a builder: runbook().withMetadata({...}).check(...)...build().

@@ -21,10 +21,10 @@ namespace {
 const std::vector<std::string> kRunbookKeys{"id",      "name",    "description", "version", "tags",
                                             "timeout", "context", "start",       "steps"};
 const std::vector<std::string> kStepKeys{
-    "id",         "name",      "description", "type",     "exec",       "env",        "cwd",
-    "stdin",      "http",      "lua",         "builtin",  "with",       "timeout",    "retry",
-    "on_success", "on_failure", "branches",   "save_as",  "idempotent", "target",     "risk",
-    "channels",   "message",   "duration",    "steps",    "min_success", "items",     "items_from",
+    "id",         "name",        "description", "type",    "exec",        "env",     "cwd",
+    "stdin",      "http",        "lua",         "builtin", "with",        "timeout", "retry",
+    "on_success", "on_failure",  "branches",    "save_as", "idempotent",  "target",  "risk",
+    "channels",   "message",     "duration",    "steps",   "min_success", "items",   "items_from",
     "step",       "concurrency", "fail_fast"};
 const std::vector<std::string> kHttpKeys{"method", "url", "headers", "body", "expect"};
 const std::vector<std::string> kExpectKeys{"status", "body_contains", "json"};
@@ -39,7 +39,8 @@ bool key_applies(std::string_view key, StepType t) {
     return executes;
   if (key == "retry") return executes || t == StepType::Notify;
   if (key == "branches") return t == StepType::Decision;
-  if (key == "channels" || key == "message") return t == StepType::Notify || t == StepType::Approval;
+  if (key == "channels" || key == "message")
+    return t == StepType::Notify || t == StepType::Approval;
   if (key == "duration") return t == StepType::Wait;
   if (key == "steps" || key == "min_success") return t == StepType::Parallel;
   if (key == "items" || key == "items_from" || key == "step" || key == "concurrency" ||
@@ -68,7 +69,8 @@ Json scalar_to_json(const YAML::Node& n) {
 
 Json yaml_to_json(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Scalar: return scalar_to_json(n);
+    case YAML::NodeType::Scalar:
+      return scalar_to_json(n);
     case YAML::NodeType::Sequence: {
       JsonArray a;
       for (const auto& e : n) a.push_back(yaml_to_json(e));
@@ -79,16 +81,21 @@ Json yaml_to_json(const YAML::Node& n) {
       for (const auto& kv : n) o[kv.first.Scalar()] = yaml_to_json(kv.second);
       return o;
     }
-    default: return Json(nullptr);
+    default:
+      return Json(nullptr);
   }
 }
 
 std::string_view kind_name(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "nothing";
   }
 }
 
@@ -98,27 +105,36 @@ class Parser {
 
   std::vector<Diagnostic> diags;
   Runbook rb;
-  std::set<std::size_t> broken_steps;           // steps whose type could not be read
+  std::set<std::size_t> broken_steps;  // steps whose type could not be read
 
   void parse_document(const YAML::Node& root) {
     here_ = SourceMark{1, 1};
     if (!root.IsMap()) {
-      error(root, "", std::string("a runbook is a YAML mapping, found ") +
-                          std::string(kind_name(root)));
+      error(root, "",
+            std::string("a runbook is a YAML mapping, found ") + std::string(kind_name(root)));
       return;
     }
     rb.marks[""] = mark_of(root);
     for_each_key(root, "", kRunbookKeys, [&](const std::string& key, const YAML::Node& v) {
-      if (key == "id") get_string(v, "id", rb.id);
-      else if (key == "name") get_string(v, "name", rb.name);
-      else if (key == "description") get_string(v, "description", rb.description);
-      else if (key == "version") get_string(v, "version", rb.version);
-      else if (key == "tags") get_string_list(v, "tags", rb.tags);
-      else if (key == "timeout") rb.timeout = get_duration(v, "timeout");
-      else if (key == "start") get_string(v, "start", rb.start);
+      if (key == "id")
+        get_string(v, "id", rb.id);
+      else if (key == "name")
+        get_string(v, "name", rb.name);
+      else if (key == "description")
+        get_string(v, "description", rb.description);
+      else if (key == "version")
+        get_string(v, "version", rb.version);
+      else if (key == "tags")
+        get_string_list(v, "tags", rb.tags);
+      else if (key == "timeout")
+        rb.timeout = get_duration(v, "timeout");
+      else if (key == "start")
+        get_string(v, "start", rb.start);
       else if (key == "context") {
-        if (v.IsMap()) rb.context = yaml_to_json(v);
-        else if (!v.IsNull()) wrong_type(v, "context", "a mapping");
+        if (v.IsMap())
+          rb.context = yaml_to_json(v);
+        else if (!v.IsNull())
+          wrong_type(v, "context", "a mapping");
       } else if (key == "steps") {
         if (!v.IsSequence()) {
           wrong_type(v, "steps", "a list of steps");
@@ -201,8 +217,9 @@ class Parser {
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
       if (ec == std::errc{} && p == s.data() + s.size() && !s.empty()) return v;
     }
-    error(n, field, "expected an integer, found " +
-                        (n.IsScalar() ? "'" + n.Scalar() + "'" : std::string(kind_name(n))));
+    error(n, field,
+          "expected an integer, found " +
+              (n.IsScalar() ? "'" + n.Scalar() + "'" : std::string(kind_name(n))));
     return std::nullopt;
   }
 
@@ -212,8 +229,9 @@ class Parser {
       const Json j = scalar_to_json(n);
       if (j.is_bool()) return j.get_bool();
     }
-    error(n, field, "expected true or false, found " +
-                        (n.IsScalar() ? "'" + n.Scalar() + "'" : std::string(kind_name(n))));
+    error(n, field,
+          "expected true or false, found " +
+              (n.IsScalar() ? "'" + n.Scalar() + "'" : std::string(kind_name(n))));
     return std::nullopt;
   }
 
@@ -294,7 +312,8 @@ class Parser {
         }
       }
     } else {
-      error(n, p, "missing 'type' (check, action, decision, notify, wait, parallel, loop, approval)");
+      error(n, p,
+            "missing 'type' (check, action, decision, notify, wait, parallel, loop, approval)");
     }
     if (!type_ok) broken_steps.insert(index);
 
@@ -305,22 +324,29 @@ class Parser {
         std::string owners;
         for (auto t : {StepType::Check, StepType::Action, StepType::Decision, StepType::Notify,
                        StepType::Wait, StepType::Parallel, StepType::Loop, StepType::Approval})
-          if (key_applies(key, t)) owners += (owners.empty() ? "" : ", ") + std::string(to_string(t));
-        error(v, f, "'" + key + "' does not apply to a " + std::string(to_string(s.type)) +
-                        " step (only to: " + owners + ")");
+          if (key_applies(key, t))
+            owners += (owners.empty() ? "" : ", ") + std::string(to_string(t));
+        error(v, f,
+              "'" + key + "' does not apply to a " + std::string(to_string(s.type)) +
+                  " step (only to: " + owners + ")");
         return;
       }
       if (key == "type") return;
-      if (key == "id") get_string(v, f, s.id);
-      else if (key == "name") get_string(v, f, s.name);
-      else if (key == "description") get_string(v, f, s.description);
+      if (key == "id")
+        get_string(v, f, s.id);
+      else if (key == "name")
+        get_string(v, f, s.name);
+      else if (key == "description")
+        get_string(v, f, s.description);
       else if (key == "exec") {
         executors.push_back(key);
         s.executor = ExecutorKind::Exec;
         get_string_list(v, f, s.exec.argv);
         if (v.IsSequence() && v.size() == 0) error(v, f, "exec needs at least the program name");
-      } else if (key == "env") get_string_map(v, f, s.exec.env);
-      else if (key == "cwd") get_string(v, f, s.exec.cwd);
+      } else if (key == "env")
+        get_string_map(v, f, s.exec.env);
+      else if (key == "cwd")
+        get_string(v, f, s.exec.cwd);
       else if (key == "stdin") {
         std::string text;
         if (get_string(v, f, text)) s.exec.stdin_text = std::move(text);
@@ -337,33 +363,49 @@ class Parser {
         s.executor = ExecutorKind::Builtin;
         get_string(v, f, s.builtin.name);
       } else if (key == "with") {
-        if (v.IsMap()) s.builtin.with = yaml_to_json(v);
-        else wrong_type(v, f, "a mapping");
-      } else if (key == "timeout") s.timeout = get_duration(v, f);
-      else if (key == "retry") parse_retry(v, f, s.retry);
-      else if (key == "on_success") get_string(v, f, s.on_success);
-      else if (key == "on_failure") get_string(v, f, s.on_failure);
-      else if (key == "branches") get_string_map(v, f, s.branches);
-      else if (key == "save_as") get_string(v, f, s.save_as);
-      else if (key == "idempotent") s.idempotent = get_bool(v, f);
-      else if (key == "target") parse_target(v, f, s);
+        if (v.IsMap())
+          s.builtin.with = yaml_to_json(v);
+        else
+          wrong_type(v, f, "a mapping");
+      } else if (key == "timeout")
+        s.timeout = get_duration(v, f);
+      else if (key == "retry")
+        parse_retry(v, f, s.retry);
+      else if (key == "on_success")
+        get_string(v, f, s.on_success);
+      else if (key == "on_failure")
+        get_string(v, f, s.on_failure);
+      else if (key == "branches")
+        get_string_map(v, f, s.branches);
+      else if (key == "save_as")
+        get_string(v, f, s.save_as);
+      else if (key == "idempotent")
+        s.idempotent = get_bool(v, f);
+      else if (key == "target")
+        parse_target(v, f, s);
       else if (key == "risk") {
         if (get_string(v, f, s.risk) && s.risk != "low" && s.risk != "medium" && s.risk != "high")
           error(v, f, "risk is low, medium or high, not '" + s.risk + "'");
-      } else if (key == "channels") get_string_list(v, f, s.channels);
-      else if (key == "message") get_string(v, f, s.message);
+      } else if (key == "channels")
+        get_string_list(v, f, s.channels);
+      else if (key == "message")
+        get_string(v, f, s.message);
       else if (key == "duration") {
         if (auto d = get_duration(v, f)) s.duration = *d;
-      } else if (key == "steps") get_string_list(v, f, s.steps);
-      else if (key == "min_success") s.min_success = get_int(v, f);
+      } else if (key == "steps")
+        get_string_list(v, f, s.steps);
+      else if (key == "min_success")
+        s.min_success = get_int(v, f);
       else if (key == "items") {
         s.items = yaml_to_json(v);
         if (v.IsSequence()) {
           std::size_t i = 0;
           for (const auto& e : v) remember(e, f + "[" + std::to_string(i++) + "]");
         }
-      } else if (key == "items_from") get_string(v, f, s.items_from);
-      else if (key == "step") get_string(v, f, s.body);
+      } else if (key == "items_from")
+        get_string(v, f, s.items_from);
+      else if (key == "step")
+        get_string(v, f, s.body);
       else if (key == "concurrency") {
         if (auto c = get_int(v, f)) s.concurrency = *c;
       } else if (key == "fail_fast") {
@@ -412,13 +454,18 @@ class Parser {
           if (std::find(kMethods.begin(), kMethods.end(), h.method) == kMethods.end())
             error(v, f, "unknown HTTP method '" + h.method + "'");
         }
-      } else if (key == "url") get_string(v, f, h.url);
-      else if (key == "headers") get_string_map(v, f, h.headers);
+      } else if (key == "url")
+        get_string(v, f, h.url);
+      else if (key == "headers")
+        get_string_map(v, f, h.headers);
       else if (key == "body") {
         // A mapping or list is sent as JSON; its strings may hold templates.
-        if (v.IsScalar()) h.body = v.Scalar();
-        else if (v.IsMap() || v.IsSequence()) h.body = to_json_text(yaml_to_json(v));
-        else wrong_type(v, f, "a string or a mapping");
+        if (v.IsScalar())
+          h.body = v.Scalar();
+        else if (v.IsMap() || v.IsSequence())
+          h.body = to_json_text(yaml_to_json(v));
+        else
+          wrong_type(v, f, "a string or a mapping");
       } else if (key == "expect") {
         if (!v.IsMap()) {
           wrong_type(v, f, "a mapping");
@@ -431,7 +478,8 @@ class Parser {
               h.expect.status = *st;
               if (*st < 100 || *st > 599) error(ev, ef, "an HTTP status is 100..599");
             }
-          } else if (ek == "body_contains") get_string(ev, ef, h.expect.body_contains);
+          } else if (ek == "body_contains")
+            get_string(ev, ef, h.expect.body_contains);
           else if (ek == "json") {
             if (!ev.IsMap()) {
               wrong_type(ev, ef, "a mapping of \"$.path\": value");
@@ -440,7 +488,8 @@ class Parser {
             for (const auto& kv : ev) {
               const std::string path = kv.first.Scalar();
               remember(kv.second, ef + "." + path);
-              if (!path.starts_with("$")) error(kv.first, ef, "JSON paths start with $: '" + path + "'");
+              if (!path.starts_with("$"))
+                error(kv.first, ef, "JSON paths start with $: '" + path + "'");
               h.expect.json.emplace_back(path, yaml_to_json(kv.second));
             }
           }
@@ -472,9 +521,12 @@ class Parser {
       } else if (key == "backoff") {
         std::string b;
         if (!get_string(v, f, b)) return;
-        if (b == "fixed") r.backoff = Backoff::Fixed;
-        else if (b == "exponential") r.backoff = Backoff::Exponential;
-        else error(v, f, "backoff is fixed or exponential, not '" + b + "'");
+        if (b == "fixed")
+          r.backoff = Backoff::Fixed;
+        else if (b == "exponential")
+          r.backoff = Backoff::Exponential;
+        else
+          error(v, f, "backoff is fixed or exponential, not '" + b + "'");
       } else if (key == "delay") {
         if (auto d = get_duration(v, f)) r.delay = *d;
       } else if (key == "max_delay") {
@@ -484,7 +536,8 @@ class Parser {
         const Json j = v.IsScalar() ? scalar_to_json(v) : Json();
         if (!j.is_number() || j.to_number<double>() < 0 || j.to_number<double>() > 1)
           error(v, f, "jitter is a fraction between 0 and 1");
-        else r.jitter = j.to_number<double>();
+        else
+          r.jitter = j.to_number<double>();
       }
     });
   }
@@ -501,15 +554,17 @@ class Parser {
       return;
     }
     for_each_key(n, p, kTargetKeys, [&](const std::string& key, const YAML::Node& v) {
-      if (key == "name") get_string(v, p + ".name", t.name);
-      else get_string_map(v, p + ".labels", t.labels);
+      if (key == "name")
+        get_string(v, p + ".name", t.name);
+      else
+        get_string_map(v, p + ".labels", t.labels);
     });
     if (t.name.empty()) error(n, p + ".name", "a target needs a name");
     s.target = std::move(t);
   }
 
   std::string file_;
-  SourceMark here_;                             // the key being read, for absent values
+  SourceMark here_;  // the key being read, for absent values
 };
 
 bool is_inside(const std::string& field, std::size_t step_index) {

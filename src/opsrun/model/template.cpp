@@ -7,13 +7,13 @@ namespace opsrun::model {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kRoots{"ctx", "results", "item", "index", "execution",
-                                                 "env"};
+constexpr std::array<std::string_view, 6> kRoots{"ctx",   "results",   "item",
+                                                 "index", "execution", "env"};
 
 // One "{{ ... }}" found in a text: where it is and the path inside, trimmed.
 struct Placeholder {
-  std::size_t begin = 0;                        // offset of "{{"
-  std::size_t end = 0;                          // offset just past "}}"
+  std::size_t begin = 0;  // offset of "{{"
+  std::size_t end = 0;    // offset just past "}}"
   std::string_view path;
 };
 
@@ -37,11 +37,13 @@ Result<void> check_path(std::string_view path) {
     const auto dot = rest.find('.');
     const std::string_view seg = rest.substr(0, dot);
     if (seg.empty())
-      return fail(ErrorCode::InvalidArgument, "empty segment in template path '" + std::string(path) + "'");
+      return fail(ErrorCode::InvalidArgument,
+                  "empty segment in template path '" + std::string(path) + "'");
     for (char c : seg)
       if (!is_segment_char(c))
         return fail(ErrorCode::InvalidArgument, "bad character '" + std::string(1, c) +
-                                                    "' in template path '" + std::string(path) + "'");
+                                                    "' in template path '" + std::string(path) +
+                                                    "'");
     if (first) {
       bool known = false;
       for (auto r : kRoots) known = known || r == seg;
@@ -122,7 +124,8 @@ Result<std::string> render_template(std::string_view text, const Json& scope) {
 }
 
 Result<void> check_template(std::string_view text) {
-  return scan(text, [](std::string_view) {}, [](const Placeholder&) {});
+  return scan(
+      text, [](std::string_view) {}, [](const Placeholder&) {});
 }
 
 const Json* template_single_value(std::string_view text, const Json& scope) {

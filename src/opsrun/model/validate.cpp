@@ -55,11 +55,11 @@ class Validator {
         error(p + ".id", "step id '" + s.id + "' may only use letters, digits, '-' and '_'");
       } else if (auto [it, fresh] = first_index.emplace(s.id, i); !fresh) {
         const SourceMark first = mark_for("steps[" + std::to_string(it->second) + "]");
-        error(p + ".id", "duplicate step id '" + s.id + "'" +
-                             (first.line > 0 ? " (first defined on line " +
-                                                   std::to_string(first.line) + ")"
-                                             : std::string(" (also steps[") +
-                                                   std::to_string(it->second) + "])"));
+        error(p + ".id",
+              "duplicate step id '" + s.id + "'" +
+                  (first.line > 0
+                       ? " (first defined on line " + std::to_string(first.line) + ")"
+                       : std::string(" (also steps[") + std::to_string(it->second) + "])"));
       }
       step_level(s, p);
     }
@@ -96,7 +96,8 @@ class Validator {
       return;
     }
     if (rb_.find(target) == nullptr)
-      error(field, std::string(what) + ": unknown step '" + target + "'" + did_you_mean(target, ids_));
+      error(field,
+            std::string(what) + ": unknown step '" + target + "'" + did_you_mean(target, ids_));
   }
 
   void tmpl(const std::string& field, const std::string& text) {
@@ -104,13 +105,15 @@ class Validator {
   }
 
   void runbook_level() {
-    if (rb_.id.empty()) error("id", "a runbook needs an id");
+    if (rb_.id.empty())
+      error("id", "a runbook needs an id");
     else if (!valid_runbook_id(rb_.id))
       error("id", "runbook id '" + rb_.id + "' must match [a-z0-9][a-z0-9-]*");
     if (rb_.timeout && rb_.timeout->count() <= 0) error("timeout", "timeout must be positive");
     if (!rb_.context.is_object()) error("context", "context must be a mapping");
     if (rb_.steps.empty()) error("steps", "a runbook needs at least one step");
-    if (rb_.start.empty()) error("start", "missing 'start' (the first step)");
+    if (rb_.start.empty())
+      error("start", "missing 'start' (the first step)");
     else if (rb_.find(rb_.start) == nullptr)
       error("start", "unknown step '" + rb_.start + "'" + did_you_mean(rb_.start, ids_));
   }
@@ -165,8 +168,10 @@ class Validator {
         break;
       }
       case StepType::Loop:
-        if (s.body.empty()) error(p + ".step", "a loop needs a step to run per item");
-        else reference(p + ".step", s.body, "loop step");
+        if (s.body.empty())
+          error(p + ".step", "a loop needs a step to run per item");
+        else
+          reference(p + ".step", s.body, "loop step");
         if (!s.items && s.items_from.empty())
           error(p, "a loop needs items (a list) or items_from (like ctx.queues)");
         if (s.items && !s.items->is_array())
@@ -179,7 +184,8 @@ class Validator {
         }
         if (s.concurrency < 1) error(p + ".concurrency", "concurrency must be at least 1");
         break;
-      default: break;
+      default:
+        break;
     }
 
     // Templates are rendered at run time; their syntax is checked now.
