@@ -41,7 +41,7 @@ context:
   unit: ai-worker
   load: 0.5
   queues: [a, b]
-  nested: {deep: true, count: 3, none: ~, quoted: "42"}
+  nested: {deep: true, count: 3, none: ~, quoted: "42", word: nan, host: inf, exp: 1e3}
 start: health
 steps:
   - id: health
@@ -142,6 +142,9 @@ TEST(Yaml, EveryFieldIsParsed) {
   EXPECT_EQ(rb.context.at("nested").at("count").as_int64(), 3);
   EXPECT_TRUE(rb.context.at("nested").at("none").is_null());
   EXPECT_EQ(rb.context.at("nested").at("quoted").as_string(), "42");
+  EXPECT_EQ(rb.context.at("nested").at("word").as_string(), "nan");
+  EXPECT_EQ(rb.context.at("nested").at("host").as_string(), "inf");
+  EXPECT_DOUBLE_EQ(rb.context.at("nested").at("exp").as_double(), 1000.0);
   ASSERT_EQ(rb.steps.size(), 12u);
 
   const Step& h = *rb.find("health");

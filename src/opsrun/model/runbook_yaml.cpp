@@ -62,8 +62,12 @@ Json scalar_to_json(const YAML::Node& n) {
   const char* end = s.data() + s.size();
   const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
   if (auto [p, ec] = std::from_chars(begin, end, i); ec == std::errc{} && p == end) return Json(i);
+  // from_chars also reads "nan" and "inf"; in YAML those are plain words (e.g. a host name).
+  const char lead = begin < end && *begin == '-' ? begin[1] : *begin;
   double d = 0;
-  if (auto [p, ec] = std::from_chars(begin, end, d); ec == std::errc{} && p == end) return Json(d);
+  if (auto [p, ec] = std::from_chars(begin, end, d);
+      ec == std::errc{} && p == end && ((lead >= '0' && lead <= '9') || lead == '.'))
+    return Json(d);
   return Json(s);
 }
 
