@@ -239,7 +239,7 @@ TEST(Validate, CppRunbookWithoutMarks) {
   auto ds = validate_runbook(rb);
   ASSERT_EQ(ds.size(), 1u);
   EXPECT_EQ(ds[0].line, 0);
-  EXPECT_EQ(ds[0].describe(), "error: steps[0].on_success: on_success: unknown step 'b'");
+  EXPECT_EQ(ds[0].describe(), "error: steps[0].on_success: unknown step 'b' (step 'a')");
   rb.steps[0].on_success.clear();
   EXPECT_TRUE(validate_runbook(rb).empty()) << all(validate_runbook(rb));
 }

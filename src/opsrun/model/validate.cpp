@@ -81,6 +81,12 @@ class Validator {
 
   void add(Diagnostic::Severity sev, const std::string& field, std::string message) {
     const SourceMark m = mark_for(field);
+    // Without a line to look at (C++ runbooks), "steps[3]" alone is hard to find: name it.
+    if (m.line == 0 && field.starts_with("steps[")) {
+      const std::size_t i = std::stoul(field.substr(6));
+      if (i < rb_.steps.size() && !rb_.steps[i].id.empty())
+        message += " (step '" + rb_.steps[i].id + "')";
+    }
     out_.push_back({sev, rb_.source_file, m.line, m.column, field, std::move(message)});
   }
   void error(const std::string& field, std::string message) {
@@ -90,6 +96,7 @@ class Validator {
     add(Diagnostic::Severity::Warning, field, std::move(message));
   }
 
+  // The field path already says which reference it is; `what` only words the empty case.
   void reference(const std::string& field, const std::string& target, std::string_view what) {
     if (target.empty()) {
       error(field, std::string(what) + " names no step");
@@ -97,7 +104,7 @@ class Validator {
     }
     if (rb_.find(target) == nullptr)
       error(field,
-            std::string(what) + ": unknown step '" + target + "'" + did_you_mean(target, ids_));
+            "unknown step '" + target + "'" + did_you_mean(target, ids_));
   }
 
   void tmpl(const std::string& field, const std::string& text) {
