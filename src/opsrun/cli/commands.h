@@ -40,6 +40,21 @@ struct ExecutionsFlags {
 };
 int cmd_executions(const ExecutionsFlags& flags);
 
+struct CleanupFlags {
+  int retention_days = 90;
+  int batch_size = 1000;
+  StoreFlags store;
+};
+int cmd_cleanup(const CleanupFlags& flags);
+
+struct BackupFlags {
+  std::string file;
+  bool yes = false;                             // restore: no confirmation prompt
+  StoreFlags store;
+};
+int cmd_backup(const BackupFlags& flags);
+int cmd_restore(const BackupFlags& flags);
+
 // Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
 // string) and --ctx-json (an object), the JSON overriding nothing it does not name.
 Result<Json> parse_context(const std::vector<std::string>& pairs, const std::string& json);

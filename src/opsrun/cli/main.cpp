@@ -68,6 +68,24 @@ int main(int argc, char** argv) {
     sub->callback([&, verb] { ex.verb = verb; code = cmd_executions(ex); });
   }
 
+  CleanupFlags cleanup;
+  auto* cleanup_cmd = app.add_subcommand("cleanup", "delete finished executions and executed timers past retention");
+  cleanup_cmd->add_option("--retention-days", cleanup.retention_days, "keep this many days")->capture_default_str();
+  cleanup_cmd->add_option("--batch-size", cleanup.batch_size, "rows per transaction")->capture_default_str();
+  add_store_flags(cleanup_cmd, cleanup.store, false);
+  cleanup_cmd->callback([&] { code = cmd_cleanup(cleanup); });
+
+  BackupFlags backup;
+  auto* backup_cmd = app.add_subcommand("backup", "write a compressed backup of the store");
+  backup_cmd->add_option("FILE", backup.file)->required();
+  add_store_flags(backup_cmd, backup.store, false);
+  backup_cmd->callback([&] { code = cmd_backup(backup); });
+  auto* restore_cmd = app.add_subcommand("restore", "replace the store with a verified backup");
+  restore_cmd->add_option("FILE", backup.file)->required();
+  restore_cmd->add_flag("--yes", backup.yes, "do not ask for confirmation");
+  add_store_flags(restore_cmd, backup.store, false);
+  restore_cmd->callback([&] { code = cmd_restore(backup); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
