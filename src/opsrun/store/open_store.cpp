@@ -1,3 +1,4 @@
+#include "opsrun/store/postgres/postgres_store.h"
 #include "opsrun/store/sqlite/sqlite_store.h"
 #include "opsrun/store/store.h"
 
@@ -19,7 +20,9 @@ Result<std::unique_ptr<Store>> open_store(const OpenOptions& options) {
   if (!options.url.empty()) {
     if (!is_postgres(options.url))
       return fail(ErrorCode::InvalidArgument, "unsupported store URL (use postgres://user@host:port/db)", "--store");
-    return fail(ErrorCode::Unavailable, "PostgreSQL support is not built yet", "--store");
+    auto pg = postgres::PostgresStore::open(options);
+    if (!pg) return std::unexpected(pg.error());
+    return std::unique_ptr<Store>(std::move(*pg));
   }
   auto s = sqlite::SqliteStore::open(options);
   if (!s) return std::unexpected(s.error());
@@ -27,8 +30,11 @@ Result<std::unique_ptr<Store>> open_store(const OpenOptions& options) {
 }
 
 Result<void> restore_from(const std::string& file, const OpenOptions& options) {
-  if (!options.url.empty())
-    return fail(ErrorCode::Unavailable, "PostgreSQL restore is not built yet", "--store");
+  if (!options.url.empty()) {
+    if (!is_postgres(options.url))
+      return fail(ErrorCode::InvalidArgument, "unsupported store URL (use postgres://user@host:port/db)", "--store");
+    return postgres::restore_postgres(file, options);
+  }
   return sqlite::restore_sqlite(file, options);
 }
 
