@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/engine_fixture.h"
+#include "store/pg_test_db.h"
 
 extern char** environ;
 
@@ -95,6 +96,19 @@ TEST(Crash, SigkillLosesNothingOnSqlite) {
   store::OpenOptions open;
   open.data_dir = data;
   crash_and_recover({"--data-dir", data}, dir.file("ledger"), open);
+}
+
+TEST(Crash, SigkillLosesNothingOnPostgres) {
+  if (!pg_admin_url()) {
+    if (pg_required()) FAIL() << "OPSRUN_TEST_PG_URL is not set (make test starts a cluster)";
+    GTEST_SKIP() << "no PostgreSQL test cluster (OPSRUN_TEST_PG_URL unset)";
+  }
+  TempDir dir;
+  PgTestDatabase db;
+  ASSERT_FALSE(db.url().empty());
+  store::OpenOptions open;
+  open.url = db.url();
+  crash_and_recover({"--store", db.url()}, dir.file("ledger"), open);
 }
 
 }  // namespace
