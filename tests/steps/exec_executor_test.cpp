@@ -39,7 +39,7 @@ TEST_F(ExecTest, NonZeroExitIsFailureWithTheCode) {
   EXPECT_EQ(str(o.result, "status"), "failure");
   EXPECT_EQ(o.result.at("exit_code").as_int64(), 3);
   EXPECT_EQ(str(o.result, "stderr"), "oops\n");
-  EXPECT_NE(o.error.find("exit code 3"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("exit code 3: oops"), std::string::npos) << o.error;
 }
 
 TEST_F(ExecTest, KilledBySignalReportsTheSignal) {

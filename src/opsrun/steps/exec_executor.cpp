@@ -95,6 +95,14 @@ StepOutcome ExecExecutor::run(const AttemptRequest& request, CancelToken& cancel
     o.error = "exec: " + ps.argv[0] + ": killed by " + detail::signal_name(pr.signal);
   } else if (pr.exit_code != 0) {
     o.error = "exec: " + ps.argv[0] + ": exit code " + std::to_string(pr.exit_code);
+    // The last line of stderr usually says why; keep the message one short line.
+    const std::string tail = detail::trim(pr.err);
+    if (!tail.empty()) {
+      const auto nl = tail.find_last_of('\n');
+      std::string last = nl == std::string::npos ? tail : tail.substr(nl + 1);
+      if (last.size() > 200) last = last.substr(0, 200) + "...";
+      o.error += ": " + last;
+    }
   }
   o.ok = pr.stopped == CancelReason::None && pr.signal == 0 && pr.exit_code == 0;
   r["status"] = o.ok ? "success" : "failure";
