@@ -224,6 +224,8 @@ bool StepRunner::has_builtin(std::string_view name) const {
   return impl_->builtins.contains(name);
 }
 
+const StepRunnerOptions& StepRunner::options() const { return impl_->options; }
+
 Json make_scope(const Json& ctx, const Json& results, const Json& item, int index,
                 std::string_view execution_id, const std::vector<std::string>& env_allow) {
   JsonObject env;

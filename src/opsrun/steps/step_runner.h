@@ -39,6 +39,8 @@ class StepRunner {
   // Adds or replaces a built-in (noop, sleep, fail, log are registered by default).
   void register_builtin(std::string name, BuiltinFn fn);
   [[nodiscard]] bool has_builtin(std::string_view name) const;
+  // The engine passes options().env_allow to make_scope.
+  [[nodiscard]] const StepRunnerOptions& options() const;
 
  private:
   struct Impl;
