@@ -52,6 +52,13 @@ bool runs_inline(const model::Step& step) {
          (step.builtin.name == "noop" || step.builtin.name == "fail" || step.builtin.name == "log");
 }
 
+// Building the template scope copies the context and results: skip it for steps that
+// read neither.
+bool needs_scope(const model::Step& step) {
+  return !(step.executor == model::ExecutorKind::Builtin &&
+           (step.builtin.name == "noop" || step.builtin.name == "fail"));
+}
+
 store::ExecutionRow summary_row(const model::Execution& e, SystemTime now) {
   store::ExecutionRow row;
   row.execution_id = e.execution_id;
@@ -70,7 +77,7 @@ store::ExecutionRow summary_row(const model::Execution& e, SystemTime now) {
 
 struct Engine::Impl {
   Impl(Clock& c, steps::StepRunner& r, store::Store* s, EngineOptions o)
-      : clock(c), runner(r), store(s), options(o), pool(o.max_workers) {}
+      : clock(c), runner(r), store(s), options(o), pool(o.max_workers), inline_token(c) {}
 
   Clock& clock;
   steps::StepRunner& runner;
@@ -81,6 +88,7 @@ struct Engine::Impl {
   EngineOptions options;
   EventBus bus;
   WorkerPool pool;
+  steps::CancelToken inline_token;
 
   mutable std::mutex mu;
   std::condition_variable wake;                 // the loop: new input or timer
@@ -137,8 +145,8 @@ void Engine::Impl::apply_input(Live& lv, const Input& in, store::Batch& batch,
   const auto before_step = lv.state.record.current_step;
   std::vector<Command> cmds;
   apply(lv.state, in, cmds);
-  Json data = input_to_json(in);
-  if (in.kind == Input::Kind::Start) {
+  Json data = store != nullptr ? input_to_json(in) : Json();
+  if (store != nullptr && in.kind == Input::Kind::Start) {
     // The definition is pinned in the history so a restart resumes the same version.
     auto& o = data.as_object();
     o["runbook_id"] = lv.state.runbook->id;
@@ -189,10 +197,10 @@ void Engine::Impl::launch_attempt(const std::string& execution_id, const Command
   req.idempotency_key = c.key;
   req.timeout = step->timeout;
   req.dry_run = c.dry_run;
-  {
+  if (needs_scope(*step)) {
     std::lock_guard g(mu);
     req.scope = steps::make_scope(lv->state.record.context, lv->state.record.results, c.item,
-                                  c.index, execution_id, {});
+                                  c.index, execution_id, runner.options().env_allow);
   }
   Input done;
   done.kind = Input::Kind::AttemptFinished;
@@ -212,14 +220,15 @@ void Engine::Impl::launch_attempt(const std::string& execution_id, const Command
     immediate.push_back({execution_id, std::move(done)});
     return;
   }
-  auto token = std::make_shared<steps::CancelToken>(clock);
   if (runs_inline(*step)) {
-    const steps::StepOutcome o = runner.run(req, *token);
+    // Inline built-ins finish at once: nothing can cancel them, so they share one token.
+    const steps::StepOutcome o = runner.run(req, inline_token);
     done.at = now_ms();
     done.outcome = {o.ok, o.result, o.value, o.error, o.timed_out, o.cancelled, o.ctx_updates};
     immediate.push_back({execution_id, std::move(done)});
     return;
   }
+  auto token = std::make_shared<steps::CancelToken>(clock);
   {
     std::lock_guard g(mu);
     tokens[c.key] = token;
