@@ -50,6 +50,17 @@ class CountingStore final : public opsrun::store::Store {
   opsrun::Result<void> check_integrity() override { return inner_.check_integrity(); }
   opsrun::Result<opsrun::Millis> ping() override { return inner_.ping(); }
   opsrun::Result<void> backup_to(const std::string& f) override { return inner_.backup_to(f); }
+  opsrun::Result<void> put_timers(const std::vector<opsrun::store::TimerRow>& t) override { return inner_.put_timers(t); }
+  opsrun::Result<std::optional<opsrun::store::TimerRow>> get_timer(std::string_view id) override { return inner_.get_timer(id); }
+  opsrun::Result<std::vector<opsrun::store::TimerRow>> list_timers(const opsrun::store::TimerQuery& q) override {
+    return inner_.list_timers(q);
+  }
+  opsrun::Result<std::vector<opsrun::store::TimerRow>> due_timers(std::int64_t b, int l) override { return inner_.due_timers(b, l); }
+  opsrun::Result<void> update_timer(const opsrun::store::TimerRow& t) override { return inner_.update_timer(t); }
+  opsrun::Result<void> cancel_timer(std::string_view id) override { return inner_.cancel_timer(id); }
+  opsrun::Result<void> append_audit(const std::vector<opsrun::store::AuditRow>& r) override { return inner_.append_audit(r); }
+  opsrun::Result<std::vector<opsrun::store::AuditRow>> audit_range(std::int64_t a, int l) override { return inner_.audit_range(a, l); }
+  opsrun::Result<std::optional<opsrun::store::AuditRow>> last_audit() override { return inner_.last_audit(); }
 
  private:
   opsrun::store::Store& inner_;

@@ -248,6 +248,71 @@ TEST_P(StoreConformance, BackupAndRestoreRoundTrip) {
   EXPECT_TRUE(store_->check_integrity());
 }
 
+store::TimerRow timer(const std::string& id, std::int64_t due, std::string group = "billing") {
+  store::TimerRow t;
+  t.id = id;
+  t.group_id = std::move(group);
+  t.shard = static_cast<int>(id.size() % 32);
+  t.due_at_ms = due;
+  t.payload = R"({"callback":{"url":"http://127.0.0.1:9/x"}})";
+  t.created_at_ms = 1;
+  return t;
+}
+
+TEST_P(StoreConformance, TimersAreIdempotentByContentAndListedByDueTime) {
+  ASSERT_TRUE(store_->put_timers({timer("t-3", 300), timer("t-1", 100), timer("t-2", 200, "other")}));
+  ASSERT_TRUE(store_->put_timers({timer("t-1", 100)}));  // the same again: a no-op
+  auto conflict = store_->put_timers({timer("t-4", 400), timer("t-1", 999)});
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, ErrorCode::Conflict);
+  EXPECT_NE(conflict.error().message.find("t-1"), std::string::npos);
+  EXPECT_FALSE(store_->get_timer("t-4")->has_value());  // nothing half-created
+  auto due = store_->due_timers(250, 10);
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].id, "t-1");
+  EXPECT_EQ((*due)[1].id, "t-2");
+  store::TimerQuery q;
+  q.group_id = "billing";
+  auto listed = store_->list_timers(q);
+  ASSERT_EQ(listed->size(), 2u);
+  q.after_id = "t-1";
+  EXPECT_EQ(store_->list_timers(q)->at(0).id, "t-3");
+}
+
+TEST_P(StoreConformance, FiredTimerCannotBeCancelled) {
+  ASSERT_TRUE(store_->put_timers({timer("t-a", 100), timer("t-b", 100)}));
+  auto fired = *store_->get_timer("t-a");
+  fired->status = "fired";
+  fired->attempts = 1;
+  fired->executed_at_ms = 105;
+  ASSERT_TRUE(store_->update_timer(*fired));
+  auto r = store_->cancel_timer("t-a");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::Conflict);
+  EXPECT_NE(r.error().message.find("fired"), std::string::npos);
+  ASSERT_TRUE(store_->cancel_timer("t-b"));
+  EXPECT_EQ(store_->get_timer("t-b")->value().status, "cancelled");
+  EXPECT_EQ(store_->cancel_timer("t-none").error().code, ErrorCode::NotFound);
+  EXPECT_TRUE(store_->due_timers(1000, 10)->empty());
+  auto stats = store_->cleanup(from_unix_ms(1'000'000), 10, nullptr);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->timers_deleted, 2);
+}
+
+TEST_P(StoreConformance, AuditRowsAppendDenselyInOrder) {
+  EXPECT_FALSE(store_->last_audit()->has_value());
+  ASSERT_TRUE(store_->append_audit({{1, 10, "{}", "", "h1"}, {2, 11, "{}", "h1", "h2"}}));
+  auto gap = store_->append_audit({{4, 12, "{}", "h2", "h4"}});
+  ASSERT_FALSE(gap);
+  EXPECT_EQ(gap.error().code, ErrorCode::Conflict);
+  ASSERT_TRUE(store_->append_audit({{3, 12, "{}", "h2", "h3"}}));
+  EXPECT_EQ(store_->last_audit()->value().hash, "h3");
+  auto range = store_->audit_range(1, 10);
+  ASSERT_EQ(range->size(), 2u);
+  EXPECT_EQ((*range)[0].prev_hash, "h1");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto& info) {

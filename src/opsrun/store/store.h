@@ -58,6 +58,37 @@ struct ExecutionQuery {
   std::string before_id;                        // cursor: ids sort by start time
 };
 
+// A durable timer (the timer service, execution waits, schedules). `payload` is JSON text.
+struct TimerRow {
+  std::string id;
+  std::string group_id;
+  int shard = 0;                                // hash(id) % 32
+  std::int64_t due_at_ms = 0;
+  std::string status = "pending";               // pending | fired | cancelled | failed
+  std::string payload;
+  int attempts = 0;
+  std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> executed_at_ms;
+  std::string last_error;
+};
+
+struct TimerQuery {
+  std::string group_id;                         // empty: any
+  std::string status;                           // empty: any
+  int limit = 100;
+  std::string after_id;                         // cursor: ids ascending
+};
+
+// One record of the tamper-evident audit log; the audit module computes the hashes, the
+// store keeps the rows append-only with a dense sequence.
+struct AuditRow {
+  std::int64_t seq = 0;
+  std::int64_t at_ms = 0;
+  std::string data;                             // canonical JSON text
+  std::string prev_hash;
+  std::string hash;
+};
+
 struct CleanupStats {
   std::int64_t executions_deleted = 0;
   std::int64_t events_deleted = 0;
@@ -86,6 +117,26 @@ class Store {
   // --- settings (the emergency stop lives here later) -------------------------------------
   [[nodiscard]] virtual Result<std::optional<std::string>> get_setting(std::string_view key) = 0;
   [[nodiscard]] virtual Result<void> put_setting(std::string_view key, std::string_view value) = 0;
+
+  // --- timers -----------------------------------------------------------------------------
+  // All in one transaction. An existing id with identical group, due time and payload is a
+  // no-op (idempotent create); with different content the whole call fails with Conflict.
+  [[nodiscard]] virtual Result<void> put_timers(const std::vector<TimerRow>& timers) = 0;
+  [[nodiscard]] virtual Result<std::optional<TimerRow>> get_timer(std::string_view id) = 0;
+  [[nodiscard]] virtual Result<std::vector<TimerRow>> list_timers(const TimerQuery& query) = 0;
+  // Pending timers due before `before_ms`, earliest first.
+  [[nodiscard]] virtual Result<std::vector<TimerRow>> due_timers(std::int64_t before_ms, int limit) = 0;
+  // Rewrites status, due time, attempts, executed time and last error of a timer.
+  [[nodiscard]] virtual Result<void> update_timer(const TimerRow& timer) = 0;
+  // NotFound when unknown; Conflict when it already fired, failed or was cancelled.
+  [[nodiscard]] virtual Result<void> cancel_timer(std::string_view id) = 0;
+
+  // --- audit ------------------------------------------------------------------------------
+  // Appends rows whose seqs continue the log densely; Conflict if another writer got there
+  // first (the caller re-reads last_audit() and recomputes).
+  [[nodiscard]] virtual Result<void> append_audit(const std::vector<AuditRow>& rows) = 0;
+  [[nodiscard]] virtual Result<std::vector<AuditRow>> audit_range(std::int64_t after_seq, int limit) = 0;
+  [[nodiscard]] virtual Result<std::optional<AuditRow>> last_audit() = 0;
 
   // --- maintenance ------------------------------------------------------------------------
   // Deletes finished executions (and their events) and executed timers finished before

@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,11 @@ using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 std::string redact_url(const std::string& url);
 // {"a","b\"c"} in PostgreSQL's array literal syntax; `null_marker` elements become NULL.
 std::string pg_array(const std::vector<std::string>& items);
+
+inline std::int64_t as_int(PGresult* r, int row, int col) { return std::stoll(PQgetvalue(r, row, col)); }
+inline std::string as_text(PGresult* r, int row, int col) {
+  return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
+}
 
 class PgConn {
  public:

@@ -36,16 +36,36 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql",
+    // 2: durable timers and the audit log.
+    R"sql(
+CREATE TABLE timers (
+  id             TEXT PRIMARY KEY,
+  group_id       TEXT NOT NULL,
+  shard          INTEGER NOT NULL,
+  due_at_ms      BIGINT NOT NULL,
+  status         TEXT NOT NULL,
+  payload        TEXT NOT NULL,
+  attempts       INTEGER NOT NULL DEFAULT 0,
+  created_at_ms  BIGINT NOT NULL,
+  executed_at_ms BIGINT,
+  last_error     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX timers_due ON timers (status, due_at_ms);
+CREATE INDEX timers_by_group ON timers (group_id, id);
+CREATE TABLE audit_records (
+  seq       BIGINT PRIMARY KEY,
+  at_ms     BIGINT NOT NULL,
+  data      TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL
+);
+)sql",
 };
 
 constexpr const char* kExecutionColumns =
     "execution_id, runbook_id, runbook_version, status, current_step, started_at_ms, "
     "updated_at_ms, finished_at_ms, reason";
 
-std::int64_t as_int(PGresult* r, int row, int col) { return std::stoll(PQgetvalue(r, row, col)); }
-std::string as_text(PGresult* r, int row, int col) {
-  return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
-}
 
 ExecutionRow read_row(PGresult* r, int i) {
   ExecutionRow x;
@@ -106,6 +126,20 @@ Result<void> PostgresStore::migrate() {
   if (auto r = conn_.exec("UPDATE opsrun_schema SET version = " + std::to_string(kSchemaVersion), {}, true); !r)
     return fail_tx(r.error());
   if (auto r = conn_.exec("COMMIT", {}, true); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> PostgresStore::in_transaction(const std::function<Result<void>()>& body) {
+  if (auto r = conn_.exec("BEGIN"); !r) return std::unexpected(r.error());
+  auto r = body();
+  if (!r) {
+    (void)conn_.exec("ROLLBACK", {}, true);
+    return r;
+  }
+  if (auto c = conn_.exec("COMMIT", {}, true); !c) {
+    (void)conn_.exec("ROLLBACK", {}, true);
+    return std::unexpected(c.error());
+  }
   return {};
 }
 
@@ -255,6 +289,21 @@ Result<CleanupStats> PostgresStore::cleanup(SystemTime cutoff, int batch_size,
     if (executions == 0) break;
     stats.executions_deleted += executions;
     stats.events_deleted += as_int(r->get(), 0, 1);
+    ++stats.batches;
+    if (progress) progress(stats);
+  }
+  while (true) {
+    Result<PgResult> r;
+    {
+      std::lock_guard g(mu_);
+      r = conn_.exec("WITH gone AS (DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE "
+                     "status != 'pending' AND coalesce(executed_at_ms, created_at_ms) < $1 LIMIT $2) "
+                     "RETURNING 1) SELECT count(*) FROM gone", {cut.c_str(), lim.c_str()});
+    }
+    if (!r) return std::unexpected(r.error());
+    const std::int64_t timers = as_int(r->get(), 0, 0);
+    if (timers == 0) break;
+    stats.timers_deleted += timers;
     ++stats.batches;
     if (progress) progress(stats);
   }

@@ -12,7 +12,7 @@
 
 namespace opsrun::store::postgres {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 // The advisory lock key that marks "this store is open" (shared) or "being restored".
 inline constexpr long long kOwnerLockKey = 0x6f7073727563;  // "opsruc"
 
@@ -35,10 +35,22 @@ class PostgresStore final : public Store {
   [[nodiscard]] Result<void> check_integrity() override;
   [[nodiscard]] Result<Millis> ping() override;
   [[nodiscard]] Result<void> backup_to(const std::string& file) override;
+  [[nodiscard]] Result<void> put_timers(const std::vector<TimerRow>& timers) override;
+  [[nodiscard]] Result<std::optional<TimerRow>> get_timer(std::string_view id) override;
+  [[nodiscard]] Result<std::vector<TimerRow>> list_timers(const TimerQuery& query) override;
+  [[nodiscard]] Result<std::vector<TimerRow>> due_timers(std::int64_t before_ms, int limit) override;
+  [[nodiscard]] Result<void> update_timer(const TimerRow& timer) override;
+  [[nodiscard]] Result<void> cancel_timer(std::string_view id) override;
+  [[nodiscard]] Result<void> append_audit(const std::vector<AuditRow>& rows) override;
+  [[nodiscard]] Result<std::vector<AuditRow>> audit_range(std::int64_t after_seq, int limit) override;
+  [[nodiscard]] Result<std::optional<AuditRow>> last_audit() override;
 
  private:
   explicit PostgresStore(std::string url) : conn_(std::move(url)) {}
   [[nodiscard]] Result<void> migrate();
+
+  // Runs `body` between BEGIN and COMMIT, rolling back on any error.
+  [[nodiscard]] Result<void> in_transaction(const std::function<Result<void>()>& body);
 
   std::mutex mu_;
   PgConn conn_;

@@ -38,6 +38,30 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql",
+    // 2: durable timers and the audit log.
+    R"sql(
+CREATE TABLE timers (
+  id             TEXT PRIMARY KEY,
+  group_id       TEXT NOT NULL,
+  shard          INTEGER NOT NULL,
+  due_at_ms      INTEGER NOT NULL,
+  status         TEXT NOT NULL,
+  payload        TEXT NOT NULL,
+  attempts       INTEGER NOT NULL DEFAULT 0,
+  created_at_ms  INTEGER NOT NULL,
+  executed_at_ms INTEGER,
+  last_error     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX timers_due ON timers (status, due_at_ms);
+CREATE INDEX timers_by_group ON timers (group_id, id);
+CREATE TABLE audit_records (
+  seq       INTEGER PRIMARY KEY,
+  at_ms     INTEGER NOT NULL,
+  data      TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL
+);
+)sql",
 };
 
 Result<int> current_version(Db& db) {

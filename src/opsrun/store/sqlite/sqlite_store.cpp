@@ -251,6 +251,23 @@ Result<CleanupStats> SqliteStore::cleanup(SystemTime cutoff, int batch_size,
     ++stats.batches;
     if (progress) progress(stats);
   }
+  while (true) {
+    std::int64_t deleted = 0;
+    {
+      std::lock_guard g(mu_);
+      auto del = db_.prepare(
+          "DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE status != 'pending' "
+          "AND coalesce(executed_at_ms, created_at_ms) < ? LIMIT ?)");
+      if (!del) return std::unexpected(del.error());
+      del->bind(1, cutoff_ms).bind(2, static_cast<std::int64_t>(batch_size));
+      if (const int rc = del->step(); rc != SQLITE_DONE) return std::unexpected(db_.error(rc, "cleanup timers"));
+      deleted = sqlite3_changes64(db_.handle());
+    }
+    if (deleted == 0) break;
+    stats.timers_deleted += deleted;
+    ++stats.batches;
+    if (progress) progress(stats);
+  }
   return stats;
 }
 
