@@ -177,3 +177,39 @@ steps:
 
 }  // namespace
 }  // namespace opsrun::testing
+
+namespace opsrun::testing {
+namespace {
+
+TEST_F(Cli, OperatorRetriesAnInterruptedStepThroughTheCli) {
+  // A non-idempotent action killed mid-run needs a person; `executions retry` carries it on.
+  const auto rb = write("fragile.yaml", R"(id: fragile
+start: act
+steps:
+  - id: act
+    type: action
+    exec: ["sh", "-c", "echo ran >> \"$0\"; [ -f \"$1\" ] || sleep 30", "{{ ctx.ledger }}", "{{ ctx.flag }}"]
+)");
+  const std::string ledger = (dir_ / "ledger").string(), flag = (dir_ / "flag").string();
+  std::string cmd = std::string("timeout -s KILL 1 ") + OPSRUN_BINARY + " run " + rb + " --ctx ledger=" +
+                    ledger + " --ctx flag=" + flag + " --data-dir " + data_dir() + " > /dev/null 2>&1";
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  auto r = run_opsrun({"run", "--resume", "--data-dir", data_dir()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // it needs attention, so it did not succeed
+  r = run_opsrun({"executions", "list", "--state", "needs_attention", "--output", "json", "--data-dir", data_dir()});
+  auto list = parse_json(r.out);
+  ASSERT_TRUE(list && list->is_array() && list->as_array().size() == 1u) << r.out << r.err;
+  const std::string id(list->as_array()[0].at("executionId").as_string());
+  EXPECT_NE(std::string(list->as_array()[0].at("reason").as_string()).find("'act'"), std::string::npos);
+  std::ofstream(flag) << "go";
+  r = run_opsrun({"executions", "retry", id, "--data-dir", data_dir()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = run_opsrun({"executions", "show", id, "--output", "json", "--data-dir", data_dir()});
+  EXPECT_EQ(parse_json(r.out)->at("status").as_string(), "completed") << r.out;
+  std::ifstream in(ledger);
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(all, "ran\nran\n");
+}
+
+}  // namespace
+}  // namespace opsrun::testing

@@ -345,3 +345,43 @@ steps:
 
 }  // namespace
 }  // namespace opsrun::testing
+
+namespace opsrun::testing {
+namespace {
+
+TEST(Engine, FluentBuilderRunbookWithCxxCallablesRuns) {
+  EngineHarness h(true);
+  std::atomic<int> restarts{0};
+  auto registered = model::runbook()
+                        .withMetadata({.id = "custom-recovery", .name = "Custom Service Recovery",
+                                       .description = "Recover custom service", .version = "1.0.0"})
+                        .check("health-check", "Check service health",
+                               [](model::NativeScope& s) -> Result<Json> {
+                                 return Json(s.ctx.as_object().contains("healthy"));
+                               })
+                        .onSuccess("notify-ok")
+                        .onFailure("restart-service")
+                        .action("restart-service", "Restart the service",
+                                [&](model::NativeScope& s) -> Result<Json> {
+                                  ++restarts;
+                                  s.ctx.as_object()["healthy"] = true;
+                                  return Json("restarted");
+                                })
+                        .onSuccess("health-check")
+                        .notify("notify-ok", "Service is healthy", {"log"})
+                        .startWith("health-check")
+                        .registerWith(*h.engine);
+  ASSERT_TRUE(registered) << registered.error().describe();
+  auto id = h.engine->start("custom-recovery", JsonObject{});
+  ASSERT_TRUE(id);
+  auto e = h.engine->wait(*id, Millis(10'000));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, model::ExecutionStatus::Completed);
+  EXPECT_EQ(restarts.load(), 1);
+  std::vector<std::string> steps;
+  for (const auto& hst : e->history) steps.push_back(hst.step_id);
+  EXPECT_EQ(steps, (std::vector<std::string>{"health-check", "restart-service", "health-check", "notify-ok"}));
+}
+
+}  // namespace
+}  // namespace opsrun::testing
