@@ -103,8 +103,7 @@ class Validator {
       return;
     }
     if (rb_.find(target) == nullptr)
-      error(field,
-            "unknown step '" + target + "'" + did_you_mean(target, ids_));
+      error(field, "unknown step '" + target + "'" + did_you_mean(target, ids_));
   }
 
   void tmpl(const std::string& field, const std::string& text) {
