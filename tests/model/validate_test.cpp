@@ -264,6 +264,16 @@ TEST(Validate, DecisionWithoutBranchesAndEmptyTarget) {
   EXPECT_NE(ds[0].message.find("names no step"), std::string::npos);
 }
 
+TEST(Validate, SaveAsIsOneContextKey) {
+  auto e = only(load("id: s\nstart: a\nsteps:\n  - id: a\n    type: action\n    builtin: noop\n"
+                     "    save_as: a.b\n"),
+                Sev::Error);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].field, "steps[0].save_as");
+  EXPECT_EQ(e[0].line, 7);
+  EXPECT_EQ(e[0].column, 14);
+}
+
 TEST(Validate, EmptyRunbook) {
   Runbook rb;
   auto ds = validate_runbook(rb);

@@ -148,6 +148,10 @@ class Validator {
     if (!s.risk.empty() && s.risk != "low" && s.risk != "medium" && s.risk != "high")
       error(p + ".risk", "risk is low, medium or high");
 
+    // save_as names a context key that templates read as {{ ctx.<name> }}: one path segment.
+    if (!s.save_as.empty() && !valid_step_id(s.save_as))
+      error(p + ".save_as",
+            "save_as '" + s.save_as + "' may only use letters, digits, '-' and '_'");
     if (!s.on_success.empty()) reference(p + ".on_success", s.on_success, "on_success");
     if (!s.on_failure.empty()) reference(p + ".on_failure", s.on_failure, "on_failure");
 
