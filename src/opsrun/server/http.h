@@ -1,0 +1,81 @@
+// The value types handlers see: no Boost.Beast here, so handlers compile fast.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "opsrun/common/json.h"
+#include "opsrun/server/auth.h"
+
+namespace opsrun::server {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: path and query
+  std::string path;    // percent-decoded path
+  std::map<std::string, std::string> query;   // decoded; the last of repeated keys wins
+  std::map<std::string, std::string> params;  // from the route pattern's {name} segments
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::optional<Principal> principal;  // set when the route required a token
+  std::string route;                   // the matched pattern
+
+  // First header of that name (case-insensitive), empty when absent.
+  [[nodiscard]] std::string_view header(std::string_view name) const;
+  // The query value or nullopt.
+  [[nodiscard]] std::optional<std::string> query_value(const std::string& key) const;
+  // The body as JSON; an error (InvalidArgument) names the problem.
+  [[nodiscard]] Result<Json> json() const;
+};
+
+// A Server-Sent Events stream. The handler returns it in a Response and keeps a shared_ptr;
+// any thread may push frames until close(). Frames go out in push order. When the client
+// goes away, closed() turns true so the producer can stop.
+class SseStream {
+ public:
+  void push(std::string_view event, std::string_view data, std::string_view id = {});
+  void comment(std::string_view text);  // ": text", e.g. a keep-alive
+  void close();
+  [[nodiscard]] bool closed() const;
+
+  // For the server: takes the queued frames (never blocks); false once closed and drained.
+  bool take(std::string& out);
+  // For the server: called (on the pushing thread) after each push/close.
+  void set_notify(std::function<void()> f);
+  void client_gone();
+
+ private:
+  void notify();
+  mutable std::mutex mu_;
+  std::function<void()> notify_;
+  std::string pending_;
+  bool closed_ = false;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<SseStream> stream;  // set: an event stream replaces the body
+
+  static Response json(int status, const Json& value);
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  // {"error": code, "message": message}
+  static Response error(int status, std::string_view code, std::string_view message);
+  static Response sse(std::shared_ptr<SseStream> stream);
+};
+
+using Handler = std::function<Response(Request&)>;
+
+}  // namespace opsrun::server
