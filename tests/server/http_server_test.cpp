@@ -196,7 +196,9 @@ TEST_F(ServerTest, AuthMatrix) {
       auto r = ask(raw);
       int want = level == 0 ? 401 : (level < c.need ? 403 : 200);
       EXPECT_EQ(r.status, want) << c.request_path << " as '" << tok << "'";
-      if (want != 200) EXPECT_NE(r.body.find("\"message\""), std::string::npos);
+      if (want != 200) {
+        EXPECT_NE(r.body.find("\"message\""), std::string::npos);
+      }
     }
   }
 }
@@ -235,7 +237,7 @@ TEST_F(ServerTest, HeaderLimit431) {
 
 TEST_F(ServerTest, MalformedRequestsGet400AndServerSurvives) {
   start();
-  for (std::string junk : {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET\r\n\r\n",
+  for (const std::string& junk : std::vector<std::string>{"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET\r\n\r\n",
                            std::string("\0\x01\x02\r\n\r\n", 7),
                            "POST /echo HTTP/1.1\r\nContent-Length: -5\r\n\r\n"}) {
     Client c(server_->port());
