@@ -35,7 +35,7 @@ struct HttpServer::Impl {
         requests(&reg.counter("http_requests_total", "HTTP requests answered.",
                               {"method", "route", "status"})),
         durations(&reg.histogram("http_request_duration_seconds",
-                                 "Time from a complete request to its answer, by route.",
+                                 "Time from a complete request to its answer being ready to send, by route.",
                                  {"route"})) {}
 
   ServerOptions opt;
@@ -245,9 +245,9 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
       head.keep_alive(false);  // the body ends when the connection closes
       http::response_serializer<http::empty_body> sr{head};
       stream.expires_after(opt.request_timeout);
-      auto [wec, wn] = co_await http::async_write_header(stream, sr, kTuple);
       durations->with({req.route}).observe(
           std::chrono::duration<double>(Clock::now() - started).count());
+      auto [wec, wn] = co_await http::async_write_header(stream, sr, kTuple);
       auto sse = res.stream;
       auto timer = std::make_shared<asio::steady_timer>(stream.get_executor());
       auto ex = stream.get_executor();
@@ -278,10 +278,10 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
 
     auto out = to_beast(res, msg.version(), keep);
     if (req.method == "HEAD") out.body().clear();
-    stream.expires_after(opt.request_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, out, kTuple);
     durations->with({req.route}).observe(
         std::chrono::duration<double>(Clock::now() - started).count());
+    stream.expires_after(opt.request_timeout);
+    auto [wec, wn] = co_await http::async_write(stream, out, kTuple);
     if (wec || !keep) break;
   }
   boost::system::error_code ignored;
