@@ -47,8 +47,9 @@ TEST(Config, WrongTypeHasLine) {
 
 TEST(Config, EnvExpansion) {
   setenv("OPSRUN_TEST_DB_PW", "s3cret", 1);
-  auto c = load_text("store:\n  url: postgresql://u:${OPSRUN_TEST_DB_PW}@h/db\n"
-                     "azure:\n  secret: ${OPSRUN_TEST_DB_PW}\n");
+  auto c = load_text(
+      "store:\n  url: postgresql://u:${OPSRUN_TEST_DB_PW}@h/db\n"
+      "azure:\n  secret: ${OPSRUN_TEST_DB_PW}\n");
   ASSERT_TRUE(c) << c.error().describe();
   EXPECT_EQ(c->store.url, "postgresql://u:s3cret@h/db");
   EXPECT_EQ(c->azure.at("secret").as_string(), "s3cret");

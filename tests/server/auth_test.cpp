@@ -39,8 +39,8 @@ TEST(Auth, RoleMatrix) {
                                {"o", Role::Operator, hash_token("to")},
                                {"a", Role::Admin, hash_token("ta")}});
   ASSERT_TRUE(s);
-  const std::pair<const char*, int> tokens[] = {{"", 0}, {"Bearer tv", 1}, {"Bearer to", 2},
-                                                {"Bearer ta", 3}};
+  const std::pair<const char*, int> tokens[] = {
+      {"", 0}, {"Bearer tv", 1}, {"Bearer to", 2}, {"Bearer ta", 3}};
   for (Role required : {Role::Viewer, Role::Operator, Role::Admin}) {
     for (auto [header, level] : tokens) {
       auto r = s->authorize(header, required);
@@ -71,6 +71,26 @@ TEST(Auth, BootstrapTokenIsAdmin) {
   auto p = s->authorize("Bearer boot-secret", Role::Admin);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->name, "bootstrap");
+}
+
+}  // namespace
+}  // namespace opsrun::server
+
+#include "opsrun/server/from_config.h"
+
+namespace opsrun::server {
+namespace {
+
+TEST(FromConfig, ExampleConfigGivesOptionsAndTokens) {
+  auto c = config::load_file(OPSRUN_SOURCE_DIR "/examples/opsrun.yaml");
+  ASSERT_TRUE(c) << c.error().describe();
+  auto o = server_options_from_config(*c);
+  EXPECT_EQ(o.host, "127.0.0.1");
+  EXPECT_EQ(o.port, 8080);
+  EXPECT_EQ(o.max_body_bytes, 1048576u);
+  auto t = tokens_from_config(*c);
+  ASSERT_TRUE(t) << t.error().describe();
+  EXPECT_EQ(t->size(), 2u);
 }
 
 }  // namespace

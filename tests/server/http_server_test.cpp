@@ -108,16 +108,16 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(t);
     tokens_ = std::move(*t);
     router_.get("/api/executions/{id}", Access::at_least(Role::Viewer), [](Request& r) {
-      return Response::json(200, JsonObject{{"id", r.params.at("id")},
-                                            {"q", r.query_value("x").value_or("")}});
+      return Response::json(
+          200, JsonObject{{"id", r.params.at("id")}, {"q", r.query_value("x").value_or("")}});
     });
-    router_.post("/api/executions/{id}/approve", Access::at_least(Role::Operator),
-                 [](Request& r) {
-                   return Response::json(200, JsonObject{{"approved", r.params.at("id")},
-                                                         {"by", r.principal->name}});
-                 });
-    router_.post("/api/admin/thing", Access::at_least(Role::Admin),
-                 [](Request&) { return Response::json(200, JsonObject{{"ok", true}}); });
+    router_.post("/api/executions/{id}/approve", Access::at_least(Role::Operator), [](Request& r) {
+      return Response::json(200,
+                            JsonObject{{"approved", r.params.at("id")}, {"by", r.principal->name}});
+    });
+    router_.post("/api/admin/thing", Access::at_least(Role::Admin), [](Request&) {
+      return Response::json(200, JsonObject{{"ok", true}});
+    });
     router_.post("/echo", Access::anyone(), [](Request& r) {
       auto j = r.json();
       if (!j) return Response::error(400, "invalid_json", j.error().message);
@@ -237,9 +237,10 @@ TEST_F(ServerTest, HeaderLimit431) {
 
 TEST_F(ServerTest, MalformedRequestsGet400AndServerSurvives) {
   start();
-  for (const std::string& junk : std::vector<std::string>{"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET\r\n\r\n",
-                           std::string("\0\x01\x02\r\n\r\n", 7),
-                           "POST /echo HTTP/1.1\r\nContent-Length: -5\r\n\r\n"}) {
+  for (const std::string& junk :
+       std::vector<std::string>{"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET\r\n\r\n",
+                                std::string("\0\x01\x02\r\n\r\n", 7),
+                                "POST /echo HTTP/1.1\r\nContent-Length: -5\r\n\r\n"}) {
     Client c(server_->port());
     c.send(junk);
     auto r = c.read();
@@ -298,9 +299,10 @@ TEST_F(ServerTest, MetricsLabelsUseThePatternAndPassPromtool) {
   auto m = ask(get("/metrics"));
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.head.find("text/plain; version=0.0.4"), std::string::npos);
-  EXPECT_NE(m.body.find(
-                "http_requests_total{method=\"GET\",route=\"/api/executions/{id}\",status=\"200\"} 2"),
-            std::string::npos)
+  EXPECT_NE(
+      m.body.find(
+          "http_requests_total{method=\"GET\",route=\"/api/executions/{id}\",status=\"200\"} 2"),
+      std::string::npos)
       << m.body;
   EXPECT_NE(m.body.find("http_request_duration_seconds_count{route=\"/api/executions/{id}\"} 2"),
             std::string::npos);

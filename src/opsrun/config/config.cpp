@@ -89,8 +89,8 @@ class Loader {
       if (!known.contains(k)) {
         std::string list;
         for (auto& s : known) list += (list.empty() ? "" : ", ") + s;
-        error(it->first, "unknown key '" + (ctx.empty() ? k : ctx + "." + k) + "' (known: " +
-                             list + ")");
+        error(it->first,
+              "unknown key '" + (ctx.empty() ? k : ctx + "." + k) + "' (known: " + list + ")");
       }
       f(k, it->second);
     }
@@ -108,94 +108,102 @@ class Loader {
         for (const auto& e : n) a.push_back(raw(e));
         return a;
       }
-      case YAML::NodeType::Scalar: return Json(expand(n, n.Scalar()));
-      default: return nullptr;
+      case YAML::NodeType::Scalar:
+        return Json(expand(n, n.Scalar()));
+      default:
+        return nullptr;
     }
   }
 
   Config load(const YAML::Node& root) {
     Config c;
     if (root.IsNull()) return c;
-    fields(root, "",
-           {"listen", "store", "runbooks", "tokens", "open_endpoints", "limits", "tls", "channels",
-            "policies", "triggers", "schedules", "azure"},
-           [&](const std::string& k, const YAML::Node& v) {
-             if (k == "listen") {
-               auto hp = parse_listen(str(v, k));
-               if (!hp) error(v, "listen: " + hp.error().message);
-               c.listen_host = hp->first;
-               c.listen_port = hp->second;
-             } else if (k == "store") {
-               fields(v, "store", {"data_dir", "url"}, [&](const std::string& sk, const YAML::Node& sv) {
-                 (sk == "data_dir" ? c.store.data_dir : c.store.url) = str(sv, "store." + sk);
-               });
-             } else if (k == "runbooks") {
-               if (!v.IsSequence()) error(v, "runbooks: expected a list of directories");
-               for (const auto& e : v) c.runbook_dirs.push_back(str(e, "runbooks[]"));
-             } else if (k == "tokens") {
-               if (!v.IsSequence()) error(v, "tokens: expected a list");
-               for (const auto& e : v) {
-                 TokenConfig t;
-                 fields(e, "tokens[]", {"name", "role", "hash"},
-                        [&](const std::string& tk, const YAML::Node& tv) {
-                          std::string s = str(tv, "tokens[]." + tk);
-                          if (tk == "name") t.name = s;
-                          if (tk == "role") {
-                            if (s != "viewer" && s != "operator" && s != "admin") {
-                              error(tv, "tokens[].role: expected viewer, operator or admin, got '" + s + "'");
-                            }
-                            t.role = s;
-                          }
-                          if (tk == "hash") {
-                            bool ok = s.starts_with("sha256:") && s.size() == 71 &&
-                                      s.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
-                            if (!ok) error(tv, "tokens[].hash: expected sha256:<64 lowercase hex> (opsrun token new prints one)");
-                            t.hash = s;
-                          }
-                        });
-                 if (t.name.empty() || t.role.empty() || t.hash.empty()) {
-                   error(e, "tokens[]: name, role and hash are all required");
-                 }
-                 c.tokens.push_back(t);
-               }
-             } else if (k == "open_endpoints") {
-               fields(v, k, {"health", "metrics"}, [&](const std::string& sk, const YAML::Node& sv) {
-                 (sk == "health" ? c.open_endpoints.health : c.open_endpoints.metrics) =
-                     boolean(sv, k + "." + sk);
-               });
-             } else if (k == "limits") {
-               fields(v, k,
-                      {"max_body_bytes", "max_header_bytes", "request_timeout", "idle_timeout",
-                       "max_connections"},
-                      [&](const std::string& sk, const YAML::Node& sv) {
-                        const std::string key = k + "." + sk;
-                        if (sk == "max_body_bytes") c.limits.max_body_bytes = number(sv, key);
-                        if (sk == "max_header_bytes") c.limits.max_header_bytes = number(sv, key);
-                        if (sk == "request_timeout") c.limits.request_timeout = duration(sv, key);
-                        if (sk == "idle_timeout") c.limits.idle_timeout = duration(sv, key);
-                        if (sk == "max_connections") {
-                          auto n = number(sv, key);
-                          if (n == 0 || n > 1'000'000) error(sv, key + ": expected 1 to 1000000");
-                          c.limits.max_connections = static_cast<std::uint32_t>(n);
-                        }
-                      });
-             } else if (k == "tls") {
-               fields(v, k, {"cert", "key"}, [&](const std::string& sk, const YAML::Node& sv) {
-                 (sk == "cert" ? c.tls.cert : c.tls.key) = str(sv, "tls." + sk);
-               });
-               if (c.tls.cert.empty() != c.tls.key.empty()) error(v, "tls: set both cert and key");
-             } else if (k == "channels") {
-               c.channels = raw(v);
-             } else if (k == "policies") {
-               c.policies = raw(v);
-             } else if (k == "triggers") {
-               c.triggers = raw(v);
-             } else if (k == "schedules") {
-               c.schedules = raw(v);
-             } else if (k == "azure") {
-               c.azure = raw(v);
-             }
-           });
+    fields(
+        root, "",
+        {"listen", "store", "runbooks", "tokens", "open_endpoints", "limits", "tls", "channels",
+         "policies", "triggers", "schedules", "azure"},
+        [&](const std::string& k, const YAML::Node& v) {
+          if (k == "listen") {
+            auto hp = parse_listen(str(v, k));
+            if (!hp) error(v, "listen: " + hp.error().message);
+            c.listen_host = hp->first;
+            c.listen_port = hp->second;
+          } else if (k == "store") {
+            fields(v, "store", {"data_dir", "url"},
+                   [&](const std::string& sk, const YAML::Node& sv) {
+                     (sk == "data_dir" ? c.store.data_dir : c.store.url) = str(sv, "store." + sk);
+                   });
+          } else if (k == "runbooks") {
+            if (!v.IsSequence()) error(v, "runbooks: expected a list of directories");
+            for (const auto& e : v) c.runbook_dirs.push_back(str(e, "runbooks[]"));
+          } else if (k == "tokens") {
+            if (!v.IsSequence()) error(v, "tokens: expected a list");
+            for (const auto& e : v) {
+              TokenConfig t;
+              fields(e, "tokens[]", {"name", "role", "hash"},
+                     [&](const std::string& tk, const YAML::Node& tv) {
+                       std::string s = str(tv, "tokens[]." + tk);
+                       if (tk == "name") t.name = s;
+                       if (tk == "role") {
+                         if (s != "viewer" && s != "operator" && s != "admin") {
+                           error(tv, "tokens[].role: expected viewer, operator or admin, got '" +
+                                         s + "'");
+                         }
+                         t.role = s;
+                       }
+                       if (tk == "hash") {
+                         bool ok = s.starts_with("sha256:") && s.size() == 71 &&
+                                   s.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
+                         if (!ok)
+                           error(tv,
+                                 "tokens[].hash: expected sha256:<64 lowercase hex> (opsrun token "
+                                 "new prints one)");
+                         t.hash = s;
+                       }
+                     });
+              if (t.name.empty() || t.role.empty() || t.hash.empty()) {
+                error(e, "tokens[]: name, role and hash are all required");
+              }
+              c.tokens.push_back(t);
+            }
+          } else if (k == "open_endpoints") {
+            fields(v, k, {"health", "metrics"}, [&](const std::string& sk, const YAML::Node& sv) {
+              (sk == "health" ? c.open_endpoints.health : c.open_endpoints.metrics) =
+                  boolean(sv, k + "." + sk);
+            });
+          } else if (k == "limits") {
+            fields(v, k,
+                   {"max_body_bytes", "max_header_bytes", "request_timeout", "idle_timeout",
+                    "max_connections"},
+                   [&](const std::string& sk, const YAML::Node& sv) {
+                     const std::string key = k + "." + sk;
+                     if (sk == "max_body_bytes") c.limits.max_body_bytes = number(sv, key);
+                     if (sk == "max_header_bytes") c.limits.max_header_bytes = number(sv, key);
+                     if (sk == "request_timeout") c.limits.request_timeout = duration(sv, key);
+                     if (sk == "idle_timeout") c.limits.idle_timeout = duration(sv, key);
+                     if (sk == "max_connections") {
+                       auto n = number(sv, key);
+                       if (n == 0 || n > 1'000'000) error(sv, key + ": expected 1 to 1000000");
+                       c.limits.max_connections = static_cast<std::uint32_t>(n);
+                     }
+                   });
+          } else if (k == "tls") {
+            fields(v, k, {"cert", "key"}, [&](const std::string& sk, const YAML::Node& sv) {
+              (sk == "cert" ? c.tls.cert : c.tls.key) = str(sv, "tls." + sk);
+            });
+            if (c.tls.cert.empty() != c.tls.key.empty()) error(v, "tls: set both cert and key");
+          } else if (k == "channels") {
+            c.channels = raw(v);
+          } else if (k == "policies") {
+            c.policies = raw(v);
+          } else if (k == "triggers") {
+            c.triggers = raw(v);
+          } else if (k == "schedules") {
+            c.schedules = raw(v);
+          } else if (k == "azure") {
+            c.azure = raw(v);
+          }
+        });
     return c;
   }
 
@@ -218,7 +226,8 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text
   } else {
     auto colon = text.rfind(':');
     if (colon == std::string_view::npos) {
-      return fail(ErrorCode::InvalidArgument, "expected host:port, got '" + std::string(text) + "'");
+      return fail(ErrorCode::InvalidArgument,
+                  "expected host:port, got '" + std::string(text) + "'");
     }
     host = std::string(text.substr(0, colon));
     port = text.substr(colon + 1);
@@ -227,8 +236,8 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text
   auto r = std::from_chars(port.data(), port.data() + port.size(), v);
   if (host.empty() || port.empty() || r.ec != std::errc{} || r.ptr != port.data() + port.size() ||
       v > 65535) {
-    return fail(ErrorCode::InvalidArgument, "expected host:port with a port 0-65535, got '" +
-                                                std::string(text) + "'");
+    return fail(ErrorCode::InvalidArgument,
+                "expected host:port with a port 0-65535, got '" + std::string(text) + "'");
   }
   return std::pair{host, static_cast<std::uint16_t>(v)};
 }

@@ -66,6 +66,7 @@ struct Config {
 // a ${VAR} whose variable is unset (named in the message).
 [[nodiscard]] Result<Config> load_file(const std::filesystem::path& path);
 // The same from text; `name` stands in for the file name in error locations.
-[[nodiscard]] Result<Config> load_text(std::string_view text, std::string_view name = "opsrun.yaml");
+[[nodiscard]] Result<Config> load_text(std::string_view text,
+                                       std::string_view name = "opsrun.yaml");
 
 }  // namespace opsrun::config

@@ -54,8 +54,8 @@ Histogram::Snapshot Histogram::snapshot() const {
 }
 
 std::vector<double> default_buckets() {
-  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
-          300};
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+          0.5,    1,     2.5,    5,     10,   30,    60,   300};
 }
 
 template <class Child>
@@ -97,17 +97,17 @@ struct Registry::Entry {
 Registry::Registry() = default;
 Registry::~Registry() = default;
 
-#define OPSRUN_FAMILY_GETTER(FN, FAM, ...)                                                  \
-  for (auto& e : entries_) {                                                               \
-    if (e->name == name) {                                                                 \
-      auto* p = std::get_if<std::unique_ptr<FAM>>(&e->family);                             \
+#define OPSRUN_FAMILY_GETTER(FN, FAM, ...)                                                     \
+  for (auto& e : entries_) {                                                                   \
+    if (e->name == name) {                                                                     \
+      auto* p = std::get_if<std::unique_ptr<FAM>>(&e->family);                                 \
       if (!p) throw std::invalid_argument("metric " + name + " registered with another type"); \
-      return **p;                                                                          \
-    }                                                                                      \
-  }                                                                                        \
-  auto fam = std::make_unique<FAM>(__VA_ARGS__);                                           \
-  auto& ref = *fam;                                                                        \
-  entries_.push_back(std::make_unique<Entry>(Entry{std::move(fam), name}));                \
+      return **p;                                                                              \
+    }                                                                                          \
+  }                                                                                            \
+  auto fam = std::make_unique<FAM>(__VA_ARGS__);                                               \
+  auto& ref = *fam;                                                                            \
+  entries_.push_back(std::make_unique<Entry>(Entry{std::move(fam), name}));                    \
   return ref;
 
 CounterFamily& Registry::counter(const std::string& name, const std::string& help, Labels labels) {
@@ -123,8 +123,7 @@ GaugeFamily& Registry::gauge(const std::string& name, const std::string& help, L
 HistogramFamily& Registry::histogram(const std::string& name, const std::string& help,
                                      Labels labels, std::vector<double> bounds) {
   std::lock_guard lock(mu_);
-  OPSRUN_FAMILY_GETTER(histogram, HistogramFamily, name, help, std::move(labels),
-                       std::move(bounds))
+  OPSRUN_FAMILY_GETTER(histogram, HistogramFamily, name, help, std::move(labels), std::move(bounds))
 }
 #undef OPSRUN_FAMILY_GETTER
 
@@ -242,7 +241,8 @@ std::string Registry::render() const {
           out += f.name() + "_bucket" + label_text(f.label_names(), l, "le", le) + ' ' +
                  std::to_string(s.cumulative[i]) + '\n';
         }
-        out += f.name() + "_sum" + label_text(f.label_names(), l) + ' ' + format_value(s.sum) + '\n';
+        out +=
+            f.name() + "_sum" + label_text(f.label_names(), l) + ' ' + format_value(s.sum) + '\n';
         out += f.name() + "_count" + label_text(f.label_names(), l) + ' ' +
                std::to_string(s.count) + '\n';
       });

@@ -68,7 +68,9 @@ template <class Child>
 class Family {
  public:
   Family(std::string name, std::string help, Labels label_names, std::vector<double> bounds = {})
-      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)),
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        label_names_(std::move(label_names)),
         bounds_(std::move(bounds)) {}
   // The child for these label values (as many as the family's label names; throws
   // std::invalid_argument otherwise: a programmer error). The reference stays valid.

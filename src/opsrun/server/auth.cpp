@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -15,9 +16,12 @@ namespace opsrun::server {
 
 std::string_view to_string(Role r) {
   switch (r) {
-    case Role::Viewer: return "viewer";
-    case Role::Operator: return "operator";
-    case Role::Admin: return "admin";
+    case Role::Viewer:
+      return "viewer";
+    case Role::Operator:
+      return "operator";
+    case Role::Admin:
+      return "admin";
   }
   return "viewer";
 }
@@ -54,8 +58,7 @@ Result<GeneratedToken> generate_token() {
     }
     got += static_cast<std::size_t>(n);
   }
-  static constexpr char kB64[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string token = "opsr_";
   // Unpadded url-safe base64: tokens survive shells and URLs without quoting.
   unsigned int acc = 0;

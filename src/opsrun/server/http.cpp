@@ -18,7 +18,8 @@ std::optional<std::string> Request::query_value(const std::string& key) const {
 }
 
 Result<Json> Request::json() const {
-  if (body.empty()) return fail(ErrorCode::InvalidArgument, "the request body is empty; expected JSON");
+  if (body.empty())
+    return fail(ErrorCode::InvalidArgument, "the request body is empty; expected JSON");
   return parse_json(body);
 }
 

@@ -20,9 +20,9 @@
 namespace opsrun::server {
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as sent: path and query
-  std::string path;    // percent-decoded path
+  std::string method;                         // "GET", "POST", ...
+  std::string target;                         // as sent: path and query
+  std::string path;                           // percent-decoded path
   std::map<std::string, std::string> query;   // decoded; the last of repeated keys wins
   std::map<std::string, std::string> params;  // from the route pattern's {name} segments
   std::vector<std::pair<std::string, std::string>> headers;
@@ -70,7 +70,8 @@ struct Response {
   std::shared_ptr<SseStream> stream;  // set: an event stream replaces the body
 
   static Response json(int status, const Json& value);
-  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
   // {"error": code, "message": message}
   static Response error(int status, std::string_view code, std::string_view message);
   static Response sse(std::shared_ptr<SseStream> stream);

@@ -31,12 +31,16 @@ using Clock = std::chrono::steady_clock;
 
 struct HttpServer::Impl {
   Impl(ServerOptions o, Router& r, const TokenStore& t, metrics::Registry& reg)
-      : opt(std::move(o)), router(r), tokens(t), registry(reg),
+      : opt(std::move(o)),
+        router(r),
+        tokens(t),
+        registry(reg),
         requests(&reg.counter("http_requests_total", "HTTP requests answered.",
                               {"method", "route", "status"})),
-        durations(&reg.histogram("http_request_duration_seconds",
-                                 "Time from a complete request to its answer being ready to send, by route.",
-                                 {"route"})) {}
+        durations(&reg.histogram(
+            "http_request_duration_seconds",
+            "Time from a complete request to its answer being ready to send, by route.",
+            {"route"})) {}
 
   ServerOptions opt;
   Router& router;
@@ -91,8 +95,8 @@ void HttpServer::Impl::add_builtin_routes() {
   if (!router.has("GET", "/health/ready")) {
     router.get("/health/ready", health, [this](Request&) {
       if (stopping.load()) {
-        return Response::json(503, JsonObject{{"status", "unavailable"},
-                                              {"message", "shutting down"}});
+        return Response::json(503,
+                              JsonObject{{"status", "unavailable"}, {"message", "shutting down"}});
       }
       HealthStatus h = opt.ready_check ? opt.ready_check() : HealthStatus{};
       return Response::json(h.ok ? 200 : 503, JsonObject{{"status", h.ok ? "ok" : "unavailable"},
@@ -102,8 +106,8 @@ void HttpServer::Impl::add_builtin_routes() {
   if (!router.has("GET", "/health/db")) {
     router.get("/health/db", health, [this](Request&) {
       if (!opt.db_check) {
-        return Response::json(503, JsonObject{{"status", "unavailable"},
-                                              {"message", "no store check configured"}});
+        return Response::json(
+            503, JsonObject{{"status", "unavailable"}, {"message", "no store check configured"}});
       }
       HealthStatus h = opt.db_check();
       JsonObject o{{"status", h.ok ? "ok" : "unavailable"}, {"message", h.message}};
@@ -231,7 +235,8 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
-    for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    for (const auto& f : msg)
+      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     req.body = std::move(msg.body());
     Response res = dispatch(req);
     const bool keep = msg.keep_alive() && !stopping.load() && !res.stream;
@@ -245,8 +250,8 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
       head.keep_alive(false);  // the body ends when the connection closes
       http::response_serializer<http::empty_body> sr{head};
       stream.expires_after(opt.request_timeout);
-      durations->with({req.route}).observe(
-          std::chrono::duration<double>(Clock::now() - started).count());
+      durations->with({req.route})
+          .observe(std::chrono::duration<double>(Clock::now() - started).count());
       auto [wec, wn] = co_await http::async_write_header(stream, sr, kTuple);
       auto sse = res.stream;
       auto timer = std::make_shared<asio::steady_timer>(stream.get_executor());
@@ -278,8 +283,8 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
 
     auto out = to_beast(res, msg.version(), keep);
     if (req.method == "HEAD") out.body().clear();
-    durations->with({req.route}).observe(
-        std::chrono::duration<double>(Clock::now() - started).count());
+    durations->with({req.route})
+        .observe(std::chrono::duration<double>(Clock::now() - started).count());
     stream.expires_after(opt.request_timeout);
     auto [wec, wn] = co_await http::async_write(stream, out, kTuple);
     if (wec || !keep) break;

@@ -22,7 +22,7 @@ namespace opsrun::server {
 
 struct HealthStatus {
   bool ok = true;
-  std::string message;  // shown in the JSON answer
+  std::string message;          // shown in the JSON answer
   double latency_seconds = -1;  // /health/db reports it when >= 0
 };
 

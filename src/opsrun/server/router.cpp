@@ -43,8 +43,8 @@ bool matches(const std::vector<std::string>& pattern, const std::vector<std::str
 
 void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
   auto segs = split_path(pattern);
-  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segs), access,
-                          std::move(handler)});
+  routes_.push_back(
+      Route{std::move(method), std::move(pattern), std::move(segs), access, std::move(handler)});
 }
 
 bool Router::has(std::string_view method, std::string_view pattern) const {

@@ -21,9 +21,15 @@ class Router {
  public:
   // Patterns are literal segments and {name} segments; a trailing "/" is ignored.
   void add(std::string method, std::string pattern, Access access, Handler handler);
-  void get(std::string pattern, Access a, Handler h) { add("GET", std::move(pattern), a, std::move(h)); }
-  void post(std::string pattern, Access a, Handler h) { add("POST", std::move(pattern), a, std::move(h)); }
-  void del(std::string pattern, Access a, Handler h) { add("DELETE", std::move(pattern), a, std::move(h)); }
+  void get(std::string pattern, Access a, Handler h) {
+    add("GET", std::move(pattern), a, std::move(h));
+  }
+  void post(std::string pattern, Access a, Handler h) {
+    add("POST", std::move(pattern), a, std::move(h));
+  }
+  void del(std::string pattern, Access a, Handler h) {
+    add("DELETE", std::move(pattern), a, std::move(h));
+  }
 
   struct Route {
     std::string method;
@@ -33,9 +39,9 @@ class Router {
     Handler handler;
   };
   struct Match {
-    const Route* route = nullptr;         // null: no route
-    bool path_known = false;              // the path matched under another method (405)
-    std::string allow;                    // methods for the Allow header when 405
+    const Route* route = nullptr;  // null: no route
+    bool path_known = false;       // the path matched under another method (405)
+    std::string allow;             // methods for the Allow header when 405
     std::map<std::string, std::string> params;
   };
   [[nodiscard]] Match match(std::string_view method, std::string_view path) const;
