@@ -91,8 +91,15 @@ steps:
   in >> grandchild;
   ASSERT_GT(grandchild, 0);
   bool gone = false;
+  // Gone, or a zombie waiting for init to reap it (a killed process that no longer runs).
+  auto dead = [](pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string pid_field, comm, state;
+    if (!(stat >> pid_field >> comm >> state)) return true;
+    return state == "Z" || state == "X";
+  };
   for (int i = 0; i < 100 && !gone; ++i) {
-    gone = kill(grandchild, 0) != 0;
+    gone = dead(grandchild);
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(gone) << "grandchild " << grandchild << " survived the timeout";

@@ -67,6 +67,37 @@ steps:
   EXPECT_EQ(*e->end_time, t0 + Millis(60 * 60'000));
 }
 
+TEST(Recovery, RealClockWaitFiresAfterRecovery) {
+  // The recovering thread arms the timer while the loop already sleeps: it must wake up.
+  TempDir dir;
+  auto rb = parse_runbook(R"(
+id: short-pause
+start: pause
+steps:
+  - id: pause
+    type: wait
+    duration: 300ms
+    on_success: done
+  - id: done
+    type: action
+    builtin: noop
+)");
+  std::string id;
+  {
+    EngineHarness a(false, dir.path().string());
+    id = wait_for_event(*a.engine, [&] { return *a.engine->start(rb, JsonObject{}); }, "step:started");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EngineHarness b(false, dir.path().string());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the loop is asleep by now
+  ASSERT_TRUE(b.engine->recover());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto e = b.engine->wait(id, Millis(5000));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, ExecutionStatus::Completed);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
 const char* kInterruptible = R"(
 id: interruptible
 start: act

@@ -264,9 +264,12 @@ void Engine::Impl::perform(const Pending& p, std::vector<QueuedInput>& immediate
       launch_attempt(p.execution_id, c, immediate);
       return;
     case Command::Kind::StartTimer: {
-      std::lock_guard g(mu);
-      remove_timer(p.execution_id, c.key);
-      timers.emplace(c.due, TimerEntry{p.execution_id, c.key, false});
+      {
+        std::lock_guard g(mu);
+        remove_timer(p.execution_id, c.key);
+        timers.emplace(c.due, TimerEntry{p.execution_id, c.key, false});
+      }
+      wake.notify_one();
       return;
     }
     case Command::Kind::CancelTimer: {
@@ -397,7 +400,10 @@ void Engine::Impl::run_loop() {
       continue;
     }
     const SystemTime next = timers.empty() ? now_ms() + std::chrono::hours(1) : timers.begin()->first;
-    wake.wait_until(lock, next, [&] { return stopping || !inbox.empty(); });
+    // recover() arms timers from another thread: an earlier deadline also ends the wait.
+    wake.wait_until(lock, next, [&] {
+      return stopping || !inbox.empty() || (!timers.empty() && timers.begin()->first < next);
+    });
   }
 }
 
