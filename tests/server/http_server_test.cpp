@@ -366,5 +366,49 @@ TEST_F(ServerTest, GracefulStopFinishesInFlight) {
   EXPECT_FALSE(after.ok());
 }
 
+TEST_F(ServerTest, TlsWithSelfSignedCertificate) {
+  if (!std::filesystem::exists("/usr/bin/openssl") || !std::filesystem::exists("/usr/bin/curl")) {
+    GTEST_SKIP() << "needs the openssl and curl command-line tools";
+  }
+  auto dir = std::filesystem::temp_directory_path() / ("opsrun_tls_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const auto cert = (dir / "cert.pem").string();
+  const auto key = (dir / "key.pem").string();
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                         "-keyout " +
+                         key + " -out " + cert + " >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  ServerOptions o;
+  o.tls_cert = cert;
+  o.tls_key = key;
+  start(o);
+  const std::string cmd =
+      "curl -sS --cacert " + cert + " --resolve localhost:" + std::to_string(server_->port()) +
+      ":127.0.0.1 https://localhost:" + std::to_string(server_->port()) + "/health 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char b[512];
+  while (std::fgets(b, sizeof b, p)) out += b;
+  pclose(p);
+  EXPECT_EQ(out, R"({"status":"ok"})");
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  EXPECT_NE(ask(get("/health")).status, 200);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ServerStart, BadTlsFilesAreErrors) {
+  Router r;
+  auto t = *TokenStore::create({});
+  metrics::Registry reg;
+  ServerOptions o;
+  o.port = 0;
+  o.tls_cert = "/nonexistent/cert.pem";
+  o.tls_key = "/nonexistent/key.pem";
+  auto s = HttpServer::start(o, r, t, reg);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().describe().find("cert"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace opsrun::server

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,8 +15,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "opsrun/common/log.h"
@@ -56,10 +59,13 @@ struct HttpServer::Impl {
   bool stopped = false;
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  std::optional<asio::ssl::context> ssl;  // set when TLS is configured
   std::vector<std::thread> threads;
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket sock);
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream);
   Response dispatch(Request& req);
   void add_builtin_routes();
 };
@@ -186,13 +192,34 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
     std::atomic<int>& n;
     ~Count() { --n; }
   } count{connections};
-  beast::tcp_stream stream(std::move(sock));
+  boost::system::error_code ignored;
+  if (ssl) {
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(sock), *ssl);
+    beast::get_lowest_layer(stream).expires_after(opt.request_timeout);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
+    if (!ec) {
+      co_await serve(stream);
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+      co_await stream.async_shutdown(kTuple);
+    }
+    beast::get_lowest_layer(stream).socket().close(ignored);
+  } else {
+    beast::tcp_stream stream(std::move(sock));
+    co_await serve(stream);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().close(ignored);
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::serve(Stream& stream) {
+  auto& lowest = beast::get_lowest_layer(stream);
   beast::flat_buffer buf;
 
   auto send_error_and_close = [&](int status, std::string_view code,
                                   std::string_view message) -> asio::awaitable<void> {
     auto res = to_beast(Response::error(status, code, message), 11, false);
-    stream.expires_after(opt.request_timeout);
+    lowest.expires_after(opt.request_timeout);
     co_await http::async_write(stream, res, kTuple);
     requests->with({"", "(malformed)", std::to_string(status)}).inc();
   };
@@ -202,10 +229,10 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
     parser.body_limit(opt.max_body_bytes);
     parser.header_limit(opt.max_header_bytes);
     // A waiting keep-alive connection gets the idle timeout; a started request the request one.
-    stream.expires_after(buf.size() > 0 ? opt.request_timeout : opt.idle_timeout);
+    lowest.expires_after(buf.size() > 0 ? opt.request_timeout : opt.idle_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buf, parser, kTuple);
     if (!ec && !parser.is_done()) {
-      stream.expires_after(opt.request_timeout);
+      lowest.expires_after(opt.request_timeout);
       std::tie(ec, n) = co_await http::async_read(stream, buf, parser, kTuple);
     }
     if (ec == http::error::header_limit) {
@@ -249,7 +276,7 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
       head.set(http::field::cache_control, "no-cache");
       head.keep_alive(false);  // the body ends when the connection closes
       http::response_serializer<http::empty_body> sr{head};
-      stream.expires_after(opt.request_timeout);
+      lowest.expires_after(opt.request_timeout);
       durations->with({req.route})
           .observe(std::chrono::duration<double>(Clock::now() - started).count());
       auto [wec, wn] = co_await http::async_write_header(stream, sr, kTuple);
@@ -266,13 +293,13 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
           out = ": keep-alive\n\n";  // also finds clients that went away
         }
         if (!out.empty()) {
-          stream.expires_after(opt.request_timeout);
+          lowest.expires_after(opt.request_timeout);
           std::tie(wec, wn) = co_await asio::async_write(stream, asio::buffer(out), kTuple);
           last_write = Clock::now();
           continue;  // take again before sleeping: pushes during the write are queued
         }
         if (!more) break;
-        stream.expires_never();
+        lowest.expires_never();
         timer->expires_after(std::chrono::seconds(1));
         co_await timer->async_wait(kTuple);
       }
@@ -285,13 +312,10 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
     if (req.method == "HEAD") out.body().clear();
     durations->with({req.route})
         .observe(std::chrono::duration<double>(Clock::now() - started).count());
-    stream.expires_after(opt.request_timeout);
+    lowest.expires_after(opt.request_timeout);
     auto [wec, wn] = co_await http::async_write(stream, out, kTuple);
     if (wec || !keep) break;
   }
-  boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.socket().close(ignored);
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -303,11 +327,24 @@ std::uint16_t HttpServer::port() const { return impl_->port; }
 Result<std::unique_ptr<HttpServer>> HttpServer::start(ServerOptions options, Router& router,
                                                       const TokenStore& tokens,
                                                       metrics::Registry& registry) {
-  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
-    return fail(ErrorCode::InvalidArgument, "TLS is not implemented yet; remove tls.cert/tls.key");
-  }
   auto impl = std::make_unique<Impl>(std::move(options), router, tokens, registry);
   auto& s = *impl;
+  if (!s.opt.tls_cert.empty() || !s.opt.tls_key.empty()) {
+    if (s.opt.tls_cert.empty() || s.opt.tls_key.empty()) {
+      return fail(ErrorCode::InvalidArgument, "TLS needs both a certificate and a key");
+    }
+    s.ssl.emplace(asio::ssl::context::tls_server);
+    s.ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code tec;
+    s.ssl->use_certificate_chain_file(s.opt.tls_cert, tec);
+    if (tec) {
+      return fail(ErrorCode::InvalidArgument, "TLS certificate: " + tec.message(), s.opt.tls_cert);
+    }
+    s.ssl->use_private_key_file(s.opt.tls_key, asio::ssl::context::pem, tec);
+    if (tec) return fail(ErrorCode::InvalidArgument, "TLS key: " + tec.message(), s.opt.tls_key);
+  }
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(s.opt.host, ec);
   if (ec) return fail(ErrorCode::InvalidArgument, "bad listen address '" + s.opt.host + "'");

@@ -37,7 +37,7 @@ struct ServerOptions {
   std::uint32_t max_connections = 256;
   bool open_health = true;
   bool open_metrics = true;
-  std::string tls_cert;  // PEM paths; TLS when both set (not implemented yet: start() fails)
+  std::string tls_cert;  // PEM paths; TLS when both set
   std::string tls_key;
   std::function<HealthStatus()> ready_check;  // /health/ready; absent: ready
   std::function<HealthStatus()> db_check;     // /health/db; absent: 503
