@@ -1,5 +1,7 @@
 // Recovery in-process: an engine stops (as if the process died) and a new one over the same
 // store carries every execution on.
+#include <sqlite3.h>
+
 #include <fstream>
 #include <thread>
 
@@ -96,6 +98,35 @@ steps:
   ASSERT_TRUE(e);
   EXPECT_EQ(e->status, ExecutionStatus::Completed);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
+TEST(Recovery, NoSideEffectBeforeItsStartIsDurable) {
+  // While the database is locked nothing can be committed, so no step may start; once the
+  // lock goes away the execution carries on by itself.
+  TempDir dir;
+  EngineHarness h(false, dir.path().string());
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "opsrun.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto rb = parse_runbook(R"(
+id: touchy
+start: touch
+steps:
+  - id: touch
+    type: action
+    exec: ["touch", "{{ ctx.marker }}"]
+)");
+  const std::string marker = dir.file("marker");
+  auto id = h.engine->start(rb, JsonObject{{"marker", marker}});
+  ASSERT_TRUE(id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the step ran before its start was durable";
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  auto e = h.engine->wait(*id, Millis(20'000));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, ExecutionStatus::Completed);
+  EXPECT_TRUE(std::filesystem::exists(marker));
 }
 
 const char* kInterruptible = R"(

@@ -353,7 +353,10 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
     bool logged = false;
     while (true) {
       auto r = store->commit(batch);
-      if (r) break;
+      if (r) {
+        if (logged) log::info("store commit recovered", {{"store", store->describe()}});
+        break;
+      }
       if (!logged) {
         log::error("store commit failed; holding side effects until it recovers",
                    {{"store", store->describe()}, {"error", r.error().describe()}});
@@ -361,7 +364,12 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
       }
       {
         std::lock_guard g(mu);
-        if (stopping) break;
+        // Stopping with the records not durable: perform nothing. The next start recovers
+        // from what the store has, as after a crash.
+        if (stopping) {
+          lock.lock();
+          return;
+        }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
