@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "opsrun/cli/commands.h"
+#include "opsrun/server/daemon.h"
 
 namespace {
 
@@ -85,6 +86,17 @@ int main(int argc, char** argv) {
   restore_cmd->add_flag("--yes", backup.yes, "do not ask for confirmation");
   add_store_flags(restore_cmd, backup.store, false);
   restore_cmd->callback([&] { code = cmd_restore(backup); });
+
+  opsrun::server::DaemonFlags serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the HTTP API and the engine until SIGTERM/SIGINT");
+  serve_cmd->add_option("--config", serve.config_file, "opsrun.yaml (default: ./opsrun.yaml if present)");
+  serve_cmd->add_option("--listen", serve.listen, "host:port (default 127.0.0.1:8080; port 0 picks one)");
+  serve_cmd->add_option("--data-dir", serve.data_dir, "SQLite data directory (default ./opsrun-data)");
+  serve_cmd->add_option("--store", serve.store_url, "PostgreSQL URL: postgres://user@host:port/db");
+  serve_cmd->add_option("--runbooks", serve.runbook_dirs, "runbook directories (default ./runbooks)");
+  serve_cmd->add_option("--grace", serve.grace_seconds, "seconds running steps may finish at shutdown")
+      ->capture_default_str();
+  serve_cmd->callback([&] { code = opsrun::server::run_daemon(serve); });
 
   try {
     app.parse(argc, argv);

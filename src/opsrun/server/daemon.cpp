@@ -1,0 +1,178 @@
+#include "opsrun/server/daemon.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "opsrun/common/clock.h"
+#include "opsrun/common/log.h"
+#include "opsrun/config/config.h"
+#include "opsrun/engine/engine.h"
+#include "opsrun/metrics/registry.h"
+#include "opsrun/model/runbook_yaml.h"
+#include "opsrun/notify/channel.h"
+#include "opsrun/server/api_routes.h"
+#include "opsrun/server/from_config.h"
+#include "opsrun/server/http_server.h"
+#include "opsrun/steps/step_runner.h"
+#include "opsrun/store/store.h"
+
+namespace opsrun::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Loads every *.yaml / *.yml of the directories; an invalid file is reported and skipped.
+int load_runbooks(engine::Engine& engine, const std::vector<std::string>& dirs) {
+  int loaded = 0;
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      log::warn("runbook directory not found", {{"dir", dir}});
+      continue;
+    }
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      auto r = model::load_runbook_file(f.string());
+      for (const auto& d : r.diagnostics)
+        if (d.severity == model::Diagnostic::Severity::Error) log::error("runbook skipped", {{"problem", d.describe()}});
+      if (!r.ok()) continue;
+      if (auto added = engine.add_runbook(r.runbook); !added) {
+        log::error("runbook skipped", {{"problem", added.error().describe()}});
+        continue;
+      }
+      ++loaded;
+    }
+  }
+  return loaded;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+int run_daemon(const DaemonFlags& flags) {
+  // Block the stop signals before any thread starts, so every thread inherits the mask and
+  // the main thread can sigwait() for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  config::Config cfg;
+  std::string config_file = flags.config_file;
+  if (config_file.empty() && fs::exists("opsrun.yaml")) config_file = "opsrun.yaml";
+  if (!config_file.empty()) {
+    auto loaded = config::load_file(config_file);
+    if (!loaded) {
+      std::fprintf(stderr, "serve: %s\n", loaded.error().describe().c_str());
+      return 2;
+    }
+    cfg = std::move(*loaded);
+  }
+  if (!flags.listen.empty()) {
+    auto hp = config::parse_listen(flags.listen);
+    if (!hp) {
+      std::fprintf(stderr, "serve: --listen: %s\n", hp.error().describe().c_str());
+      return 2;
+    }
+    cfg.listen_host = hp->first;
+    cfg.listen_port = hp->second;
+  }
+  store::OpenOptions store_options;
+  store_options.data_dir = !flags.data_dir.empty() ? flags.data_dir
+                           : !cfg.store.data_dir.empty() ? cfg.store.data_dir
+                                                         : "./opsrun-data";
+  store_options.url = !flags.store_url.empty() ? flags.store_url : cfg.store.url;
+  std::vector<std::string> dirs = cfg.runbook_dirs;
+  if (dirs.empty() && flags.runbook_dirs.empty()) dirs.push_back("runbooks");
+  dirs.insert(dirs.end(), flags.runbook_dirs.begin(), flags.runbook_dirs.end());
+  for (const char* later : {"channels", "policies", "triggers", "schedules", "azure"}) {
+    const Json& section = std::string(later) == "channels"    ? cfg.channels
+                          : std::string(later) == "policies"  ? cfg.policies
+                          : std::string(later) == "triggers"  ? cfg.triggers
+                          : std::string(later) == "schedules" ? cfg.schedules
+                                                              : cfg.azure;
+    if (!section.is_null()) log::warn("config section accepted but not implemented yet", {{"section", later}});
+  }
+
+  auto store = store::open_store(store_options);
+  if (!store) {
+    std::fprintf(stderr, "serve: %s\n", store.error().describe().c_str());
+    return 1;
+  }
+  auto tokens = tokens_from_config(cfg);
+  if (!tokens) {
+    std::fprintf(stderr, "serve: %s\n", tokens.error().describe().c_str());
+    return 2;
+  }
+  SystemClock clock;
+  notify::ChannelRegistry channels;
+  steps::StepRunner runner({}, channels);
+  auto engine = engine::Engine::create(clock, runner, store->get());
+  const int loaded = load_runbooks(*engine, dirs);
+  auto recovered = engine->recover();
+  if (!recovered) {
+    std::fprintf(stderr, "serve: recovery: %s\n", recovered.error().describe().c_str());
+    return 1;
+  }
+  for (const auto& err : recovered->errors) log::error("execution not recovered", {{"problem", err}});
+
+  metrics::Registry registry;
+  registry.enable_process_metrics();
+  Router router;
+  std::string openapi;
+  for (const char* candidate : {"docs/openapi.yaml", "/usr/share/opsrun/openapi.yaml"})
+    if (fs::exists(candidate)) {
+      openapi = read_file(candidate);
+      break;
+    }
+  add_api_routes(router, *engine, **store, registry, openapi);
+  ServerOptions options = server_options_from_config(cfg);
+  store::Store* s = store->get();
+  options.ready_check = [s] {
+    auto p = s->ping();
+    return p ? HealthStatus{true, "ready", -1} : HealthStatus{false, p.error().describe(), -1};
+  };
+  options.db_check = [s] {
+    auto p = s->ping();
+    if (!p) return HealthStatus{false, p.error().describe(), -1};
+    return HealthStatus{true, s->describe(), std::chrono::duration<double>(*p).count()};
+  };
+  auto http = HttpServer::start(options, router, *tokens, registry);
+  if (!http) {
+    std::fprintf(stderr, "serve: %s\n", http.error().describe().c_str());
+    return 1;
+  }
+  std::printf("opsrun serving on http://%s:%u (store %s, %d runbooks, %d executions resumed)\n",
+              options.host.c_str(), static_cast<unsigned>((*http)->port()), (*store)->describe().c_str(),
+              loaded, recovered->resumed);
+  std::fflush(stdout);
+  log::info("serving", {{"listen", options.host + ":" + std::to_string((*http)->port())},
+                        {"store", (*store)->describe()}});
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // Stop taking requests, let running steps finish within the grace period; whatever is
+  // still running then is resumed by recovery on the next start.
+  (*http)->stop(std::chrono::milliseconds(2000));
+  engine->stop(std::chrono::seconds(flags.grace_seconds));
+  std::printf("opsrun stopped\n");
+  return 0;
+}
+
+}  // namespace opsrun::server
