@@ -232,8 +232,8 @@ struct Api {
         engine.bus().off(*sub);
       }
     });
-    for (const auto& h : model::execution_to_json(*e).at("history").as_array())
-      stream->push("history", to_json_text(h));
+    const Json record = model::execution_to_json(*e);
+    for (const auto& h : record.at("history").as_array()) stream->push("history", to_json_text(h));
     if (model::is_terminal(e->status)) {
       stream->push("execution:" + std::string(model::to_string(e->status)),
                    to_json_text(JsonObject{{"executionId", id}, {"status", model::to_string(e->status)}}));

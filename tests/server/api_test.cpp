@@ -1,0 +1,303 @@
+// The API over real loopback HTTP against the real `opsrun serve` binary.
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "opsrun/common/ids.h"
+#include "opsrun/common/json.h"
+#include "opsrun/server/auth.h"
+
+extern char** environ;
+
+namespace opsrun::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kAdmin = "opsr_admin_token_for_tests";
+constexpr const char* kOperator = "opsr_operator_token_for_tests";
+constexpr const char* kViewer = "opsr_viewer_token_for_tests";
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+};
+
+std::size_t collect(char* p, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, size * n);
+  return size * n;
+}
+
+HttpResult http(const std::string& method, const std::string& url, const std::string& token = {},
+                const std::string& body = {}, long timeout_ms = 30'000) {
+  HttpResult r;
+  CURL* c = curl_easy_init();
+  curl_slist* headers = nullptr;
+  if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (!body.empty() || method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+// Starts `opsrun serve` on a free port with viewer/operator tokens in a config file.
+class Server {
+ public:
+  explicit Server(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir / "runbooks");
+    std::ofstream(dir / "opsrun.yaml") << "tokens:\n"
+                                       << "  - {name: viewer, role: viewer, hash: \"" << server::hash_token(kViewer) << "\"}\n"
+                                       << "  - {name: oncall, role: operator, hash: \"" << server::hash_token(kOperator) << "\"}\n";
+  }
+  ~Server() { stop(); }
+
+  void start() {
+    const std::string out = (dir_ / "serve.out").string();
+    std::vector<std::string> args = {OPSRUN_BINARY, "serve", "--config", (dir_ / "opsrun.yaml").string(),
+                                     "--listen", "127.0.0.1:0", "--data-dir", (dir_ / "data").string(),
+                                     "--runbooks", (dir_ / "runbooks").string(), "--grace", "1"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_store;
+    for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+    env_store.push_back(std::string("OPSRUN_BOOTSTRAP_TOKEN=") + kAdmin);
+    std::vector<char*> envp;
+    for (auto& e : env_store) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "serve.err").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ASSERT_EQ(posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    const std::regex port_re("127\\.0\\.0\\.1:([0-9]+)");
+    for (int i = 0; i < 300 && port_ == 0; ++i) {
+      std::ifstream in(out);
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      std::smatch m;
+      if (std::regex_search(text, m, port_re)) port_ = std::stoi(m[1]);
+      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_NE(port_, 0) << "the server did not report its port";
+  }
+
+  int stop() {
+    if (pid_ <= 0) return 0;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    port_ = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  void add_runbook(const std::string& name, const std::string& yaml) {
+    std::ofstream(dir_ / "runbooks" / name) << yaml;
+  }
+  std::string log() const {
+    std::ifstream in(dir_ / "serve.err");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+
+ private:
+  fs::path dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+class Api : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("opsrun-api-" + random_hex(6));
+    server_ = std::make_unique<Server>(dir_);
+    server_->add_runbook("quick.yaml", R"(id: quick
+name: Quick
+tags: [test]
+start: a
+steps:
+  - id: a
+    type: action
+    exec: ["echo", "{{ ctx.word }}"]
+    on_success: b
+  - id: b
+    type: action
+    builtin: noop
+)");
+    server_->add_runbook("slow.yaml", R"(id: slow
+start: nap
+steps:
+  - id: nap
+    type: action
+    exec: ["sleep", "30"]
+    idempotent: true
+)");
+    server_->add_runbook("broken.yaml", "id: broken\nstart: nowhere\nsteps: []\n");
+    server_->start();
+  }
+  void TearDown() override {
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+  Json json(const HttpResult& r) {
+    auto j = parse_json(r.body);
+    EXPECT_TRUE(j) << r.body;
+    return j ? *j : Json();
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(Api, ExecuteSyncAndAsyncThenReadBack) {
+  auto sync = http("POST", server_->url("/api/runbooks/execute"), kOperator,
+                   R"({"runbookId":"quick","context":{"word":"hi"},"async":false})");
+  ASSERT_EQ(sync.status, 200) << sync.body;
+  EXPECT_EQ(json(sync).at("status").as_string(), "completed");
+  auto async = http("POST", server_->url("/api/runbooks"), kOperator, R"({"runbookId":"quick","context":{"word":"x"}})");
+  ASSERT_EQ(async.status, 202) << async.body;
+  const std::string id(json(async).at("executionId").as_string());
+  EXPECT_EQ(json(async).at("runbookId").as_string(), "quick");
+  Json got;
+  for (int i = 0; i < 100; ++i) {
+    got = json(http("GET", server_->url("/api/executions/" + id), kViewer));
+    if (got.at("status").as_string() == "completed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(got.at("status").as_string(), "completed");
+  auto seed = json(http("GET", server_->url("/api/runbooks?executionId=" + id), kViewer));
+  EXPECT_EQ(seed.at("executionId").as_string(), id);
+  EXPECT_TRUE(seed.as_object().contains("history"));
+  auto listing = json(http("GET", server_->url("/api/runbooks"), kViewer));
+  EXPECT_EQ(listing.at("summary").at("completed").as_int64(), 2);
+  EXPECT_EQ(listing.at("runbooks").as_array().size(), 2u);  // broken.yaml was skipped
+  EXPECT_NE(server_->log().find("broken.yaml"), std::string::npos);
+  auto def = http("GET", server_->url("/api/runbooks/quick"), kViewer);
+  EXPECT_EQ(def.status, 200);
+  EXPECT_EQ(json(def).at("steps").as_array().size(), 2u);
+  auto stats = json(http("GET", server_->url("/api/stats"), kViewer));
+  EXPECT_EQ(stats.at("runbooks").at("quick").at("successful").as_int64(), 2);
+}
+
+TEST_F(Api, BadInputGetsClearErrors) {
+  EXPECT_EQ(http("POST", server_->url("/api/runbooks/execute"), kOperator, "{not json").status, 400);
+  auto wrong = http("POST", server_->url("/api/runbooks/execute"), kOperator, R"({"runbookId":"quick","context":[1]})");
+  EXPECT_EQ(wrong.status, 422);
+  EXPECT_NE(wrong.body.find("context"), std::string::npos);
+  auto unknown = http("POST", server_->url("/api/runbooks/execute"), kOperator, R"({"runbookId":"nope"})");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(http("GET", server_->url("/api/executions/exec-none"), kViewer).status, 404);
+  EXPECT_EQ(http("GET", server_->url("/api/runbooks/nope"), kViewer).status, 404);
+  std::string huge(2 * 1024 * 1024, 'x');
+  EXPECT_EQ(http("POST", server_->url("/api/runbooks/execute"), kOperator, "{\"runbookId\":\"" + huge + "\"}").status, 413);
+  EXPECT_EQ(http("GET", server_->url("/health")).status, 200);  // still alive
+}
+
+TEST_F(Api, RoleMatrixOnMutatingEndpoints) {
+  const std::string body = R"({"runbookId":"quick","context":{"word":"r"}})";
+  struct Case {
+    std::string token;
+    long expected;
+  };
+  for (const auto& c : std::vector<Case>{{"", 401}, {"opsr_wrong", 401}, {kViewer, 403}, {kOperator, 202}, {kAdmin, 202}}) {
+    EXPECT_EQ(http("POST", server_->url("/api/runbooks/execute"), c.token, body).status, c.expected) << c.token;
+    const long approve = http("POST", server_->url("/api/executions/exec-x/approve"), c.token).status;
+    EXPECT_EQ(approve, c.expected == 202 ? 404 : c.expected) << c.token;
+    const long cancel = http("DELETE", server_->url("/api/runbooks?executionId=exec-x"), c.token).status;
+    EXPECT_EQ(cancel, c.expected == 202 ? 404 : c.expected) << c.token;
+  }
+  EXPECT_EQ(http("GET", server_->url("/api/runbooks"), "").status, 401);
+  EXPECT_EQ(http("GET", server_->url("/api/runbooks"), kViewer).status, 200);
+  // No token appears in the server's log.
+  for (const char* t : {kAdmin, kOperator, kViewer}) EXPECT_EQ(server_->log().find(t), std::string::npos);
+}
+
+TEST_F(Api, CancelStopsARunningSleepAtOnce) {
+  auto started = http("POST", server_->url("/api/runbooks/execute"), kOperator, R"({"runbookId":"slow"})");
+  ASSERT_EQ(started.status, 202);
+  const std::string id(json(started).at("executionId").as_string());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto cancelled = http("DELETE", server_->url("/api/runbooks?executionId=" + id), kOperator);
+  EXPECT_EQ(cancelled.status, 200) << cancelled.body;
+  Json e;
+  for (int i = 0; i < 100; ++i) {
+    e = json(http("GET", server_->url("/api/executions/" + id), kViewer));
+    if (e.at("status").as_string() == "cancelled") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(e.at("status").as_string(), "cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
+TEST_F(Api, SseDeliversTheHistoryThenLiveEventsInOrder) {
+  auto started = http("POST", server_->url("/api/runbooks/execute"), kOperator,
+                      R"({"runbookId":"quick","context":{"word":"sse"},"async":false})");
+  const std::string id(json(started).at("executionId").as_string());
+  auto events = http("GET", server_->url("/api/executions/" + id + "/events"), kViewer, {}, 10'000);
+  EXPECT_EQ(events.status, 200);
+  const auto first = events.body.find("event: history");
+  const auto a = events.body.find("\"stepId\":\"a\"");
+  const auto b = events.body.find("\"stepId\":\"b\"");
+  const auto done = events.body.find("event: execution:completed");
+  ASSERT_NE(first, std::string::npos) << events.body;
+  ASSERT_NE(done, std::string::npos) << events.body;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, done);
+}
+
+TEST_F(Api, SigtermThenRestartResumesTheRunningExecution) {
+  auto started = http("POST", server_->url("/api/runbooks/execute"), kOperator, R"({"runbookId":"slow"})");
+  ASSERT_EQ(started.status, 202);
+  const std::string id(json(started).at("executionId").as_string());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(server_->stop(), 0);  // a clean exit after the grace period
+  server_->start();
+  auto e = json(http("GET", server_->url("/api/executions/" + id), kViewer));
+  EXPECT_EQ(e.at("status").as_string(), "running");  // the idempotent sleep was started again
+  EXPECT_EQ(http("POST", server_->url("/api/executions/" + id + "/abort"), kOperator).status, 202);
+}
+
+TEST_F(Api, MetricsPassPromtool) {
+  http("POST", server_->url("/api/runbooks/execute"), kOperator, R"({"runbookId":"quick","async":false})");
+  auto m = http("GET", server_->url("/metrics"));
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("opsrun_executions_total{runbook=\"quick\",status=\"completed\"} 1"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("http_requests_total"), std::string::npos);
+  if (access("/usr/bin/promtool", X_OK) != 0) {
+    if (std::getenv("CI")) FAIL() << "promtool missing (Debian package prometheus)";
+    GTEST_SKIP() << "promtool not installed";
+  }
+  const fs::path file = dir_ / "metrics.txt";
+  std::ofstream(file) << m.body;
+  const std::string cmd = "promtool check metrics < " + file.string() + " > " + (dir_ / "promtool.out").string() + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream in(dir_ / "promtool.out");
+  std::string out((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(rc, 0) << out;
+}
+
+}  // namespace
+}  // namespace opsrun::testing
