@@ -299,5 +299,46 @@ TEST_F(Api, MetricsPassPromtool) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+// Runs the CLI as a client of the test server and returns {exit code, stdout}.
+std::pair<int, std::string> client(const std::string& server, const std::vector<std::string>& args,
+                                   const std::string& token) {
+  std::string cmd = std::string("OPSRUN_SERVER=") + server + " OPSRUN_TOKEN=" + token + " " + OPSRUN_BINARY;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(Api, CliClientVerbsUseTheApi) {
+  const std::string base = server_->url("");
+  auto [rc, out] = client(base, {"exec", "quick", "--ctx", "word=cli", "--output", "json"}, kOperator);
+  ASSERT_EQ(rc, 0) << out;
+  auto e = parse_json(out);
+  ASSERT_TRUE(e) << out;
+  const std::string id(e->at("executionId").as_string());
+  EXPECT_EQ(e->at("status").as_string(), "completed");
+  std::tie(rc, out) = client(base, {"status", id}, kViewer);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("completed"), std::string::npos) << out;
+  std::tie(rc, out) = client(base, {"status", id, "--follow"}, kViewer);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("execution:completed"), std::string::npos) << out;
+  std::tie(rc, out) = client(base, {"list"}, kViewer);
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  std::tie(rc, out) = client(base, {"exec", "quick"}, kViewer);
+  EXPECT_EQ(rc, 2) << out;  // the viewer may not execute: 403
+  EXPECT_NE(out.find("403"), std::string::npos) << out;
+  std::tie(rc, out) = client(base, {"cancel", id}, kOperator);
+  EXPECT_EQ(rc, 2) << out;  // already finished
+  std::tie(rc, out) = client("http://127.0.0.1:1", {"list"}, kViewer);
+  EXPECT_EQ(rc, 1) << out;  // nobody there: a clear error, not a crash
+  EXPECT_NE(out.find("cannot reach"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace opsrun::testing

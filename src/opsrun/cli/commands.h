@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "opsrun/cli/api_client.h"
 #include "opsrun/cli/runtime.h"
 
 namespace opsrun::cli {
@@ -54,6 +55,40 @@ struct BackupFlags {
 };
 int cmd_backup(const BackupFlags& flags);
 int cmd_restore(const BackupFlags& flags);
+
+struct ExecFlags {
+  std::string runbook;
+  std::vector<std::string> ctx;
+  std::string ctx_json;
+  bool async = false;
+  bool wait = false;
+  bool dry_run = false;
+  ClientFlags client;
+};
+int cmd_exec(const ExecFlags& flags);
+
+struct StatusFlags {
+  std::string id;
+  bool follow = false;
+  ClientFlags client;
+};
+int cmd_status(const StatusFlags& flags);
+
+struct ListFlags {
+  bool active = false;
+  ClientFlags client;
+};
+int cmd_list(const ListFlags& flags);
+
+struct VerbFlags {
+  std::string verb;                             // cancel | approve | reject
+  std::string id;
+  std::string comment;
+  ClientFlags client;
+};
+int cmd_verb(const VerbFlags& flags);
+
+int cmd_token_new(const std::string& role, const std::string& name);
 
 // Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
 // string) and --ctx-json (an object), the JSON overriding nothing it does not name.

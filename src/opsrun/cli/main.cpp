@@ -98,6 +98,52 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->callback([&] { code = opsrun::server::run_daemon(serve); });
 
+  auto add_client_flags = [](CLI::App* cmd, ClientFlags& f) {
+    cmd->add_option("--server", f.server, "API base URL (default $OPSRUN_SERVER or http://127.0.0.1:8080)");
+    cmd->add_option("--token", f.token, "bearer token (default $OPSRUN_TOKEN)");
+    cmd->add_option("--output", f.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  };
+  ExecFlags exec;
+  auto* exec_cmd = app.add_subcommand("exec", "start a runbook through the API");
+  exec_cmd->add_option("RUNBOOK", exec.runbook)->required();
+  exec_cmd->add_option("--ctx", exec.ctx, "context value key=value (repeatable)");
+  exec_cmd->add_option("--ctx-json", exec.ctx_json, "context as a JSON object");
+  exec_cmd->add_flag("--async", exec.async, "return at once with the execution id");
+  exec_cmd->add_flag("--wait", exec.wait, "start, stream the steps, then print the result");
+  exec_cmd->add_flag("--dry-run", exec.dry_run, "run checks and decisions, never perform an action");
+  add_client_flags(exec_cmd, exec.client);
+  exec_cmd->callback([&] { code = cmd_exec(exec); });
+
+  StatusFlags status;
+  auto* status_cmd = app.add_subcommand("status", "an execution's state (through the API)");
+  status_cmd->add_option("ID", status.id)->required();
+  status_cmd->add_flag("--follow", status.follow, "stream the live history until it ends");
+  add_client_flags(status_cmd, status.client);
+  status_cmd->callback([&] { code = cmd_status(status); });
+
+  ListFlags list;
+  auto* list_cmd = app.add_subcommand("list", "recent executions (through the API)");
+  list_cmd->add_flag("--active", list.active, "only executions still running");
+  add_client_flags(list_cmd, list.client);
+  list_cmd->callback([&] { code = cmd_list(list); });
+
+  VerbFlags verb;
+  for (const char* name : {"cancel", "approve", "reject"}) {
+    auto* sub = app.add_subcommand(name, std::string(name) + " an execution (through the API)");
+    sub->add_option("ID", verb.id)->required();
+    if (std::string(name) != "cancel") sub->add_option("--comment", verb.comment, "recorded with the decision");
+    add_client_flags(sub, verb.client);
+    sub->callback([&, name] { verb.verb = name; code = cmd_verb(verb); });
+  }
+
+  std::string token_role = "operator", token_name = "new-token";
+  auto* token_cmd = app.add_subcommand("token", "API tokens");
+  token_cmd->require_subcommand(1);
+  auto* token_new = token_cmd->add_subcommand("new", "print a new token and the hash line for opsrun.yaml");
+  token_new->add_option("--role", token_role, "viewer, operator or admin")->capture_default_str();
+  token_new->add_option("--name", token_name, "the token's name in the config")->capture_default_str();
+  token_new->callback([&] { code = cmd_token_new(token_role, token_name); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
