@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# `make demo`: runs the shipped runbooks with the embedded SQLite store in ./opsrun-data.
-# (Replaced by `opsrun serve` once the HTTP API lands.)
+# `make demo`: starts `opsrun serve` on 127.0.0.1:8080 with the embedded SQLite store
+# (./opsrun-data) and the shipped runbooks, with a fresh admin token for this session.
 set -euo pipefail
 bin=./build/opsrun
-echo "== validating the shipped runbooks"
-"$bin" validate runbooks/
-for rb in ai-service-recovery database-performance high-memory-usage; do
-  echo
-  echo "== $rb (dry run: checks and decisions run, actions only say what they would do)"
-  "$bin" run "$rb" --dry-run || true
-done
-echo
-echo "== stored executions (./opsrun-data/opsrun.db)"
-"$bin" executions list --limit 5
-cat <<'TXT'
+listen=${OPSRUN_LISTEN:-127.0.0.1:8080}
+token=${OPSRUN_BOOTSTRAP_TOKEN:-$("$bin" token new --role admin | sed -n 's/^token: //p')}
+export OPSRUN_BOOTSTRAP_TOKEN=$token
+cat <<TXT
+opsrun demo
+  URL:   http://$listen
+  token: $token   (admin; exported as OPSRUN_BOOTSTRAP_TOKEN for this server only)
 
-Try next:
-  build/opsrun run runbooks/high-memory-usage.yaml --ctx memoryThreshold=0.01 --dry-run
-  build/opsrun run ai-service-recovery --simulate-failure health-check --dry-run
-  build/opsrun executions show <execution id from the list above>
+Try, in another terminal:
+  export OPSRUN_SERVER=http://$listen OPSRUN_TOKEN=$token
+  build/opsrun exec high-memory-usage --wait
+  build/opsrun exec ai-service-recovery --dry-run --async && build/opsrun list
+  curl -s -H "Authorization: Bearer \$OPSRUN_TOKEN" http://$listen/api/stats
+
+Stop with Ctrl-C (running executions resume on the next start).
 TXT
+exec "$bin" serve --listen "$listen"
