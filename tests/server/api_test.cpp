@@ -280,6 +280,16 @@ TEST_F(Api, SigtermThenRestartResumesTheRunningExecution) {
   EXPECT_EQ(http("POST", server_->url("/api/executions/" + id + "/abort"), kOperator).status, 202);
 }
 
+TEST_F(Api, OpenApiDocumentDescribesEveryRoute) {
+  auto doc = http("GET", server_->url("/api/openapi.yaml"));
+  ASSERT_EQ(doc.status, 200);
+  for (const char* path : {"/api/runbooks/execute:", "/api/runbooks:", "/api/runbooks/{id}:", "/api/executions/{id}:",
+                           "/api/executions/{id}/events:", "/api/executions/{id}/approve:", "/api/executions/{id}/reject:",
+                           "/api/executions/{id}/retry:", "/api/executions/{id}/skip:", "/api/executions/{id}/abort:",
+                           "/api/stats:", "/health:", "/health/ready:", "/health/db:", "/metrics:"})
+    EXPECT_NE(doc.body.find(std::string("  ") + path), std::string::npos) << path;
+}
+
 TEST_F(Api, MetricsPassPromtool) {
   http("POST", server_->url("/api/runbooks/execute"), kOperator, R"({"runbookId":"quick","async":false})");
   auto m = http("GET", server_->url("/metrics"));

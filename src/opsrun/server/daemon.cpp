@@ -24,6 +24,8 @@ namespace opsrun::server {
 
 namespace fs = std::filesystem;
 
+std::string_view embedded_openapi();  // generated from docs/openapi.yaml
+
 namespace {
 
 // Loads every *.yaml / *.yml of the directories; an invalid file is reported and skipped.
@@ -52,13 +54,6 @@ int load_runbooks(engine::Engine& engine, const std::vector<std::string>& dirs) 
     }
   }
   return loaded;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -134,13 +129,7 @@ int run_daemon(const DaemonFlags& flags) {
   metrics::Registry registry;
   registry.enable_process_metrics();
   Router router;
-  std::string openapi;
-  for (const char* candidate : {"docs/openapi.yaml", "/usr/share/opsrun/openapi.yaml"})
-    if (fs::exists(candidate)) {
-      openapi = read_file(candidate);
-      break;
-    }
-  add_api_routes(router, *engine, **store, registry, openapi);
+  add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()));
   ServerOptions options = server_options_from_config(cfg);
   store::Store* s = store->get();
   options.ready_check = [s] {
