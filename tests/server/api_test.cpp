@@ -154,6 +154,21 @@ steps:
     exec: ["sleep", "30"]
     idempotent: true
 )");
+    server_->add_runbook("gated.yaml", R"(id: gated
+start: ask
+steps:
+  - id: ask
+    type: approval
+    message: "Promote?"
+    on_success: promote
+    on_failure: rollback
+  - id: promote
+    type: action
+    builtin: noop
+  - id: rollback
+    type: action
+    builtin: noop
+)");
     server_->add_runbook("broken.yaml", "id: broken\nstart: nowhere\nsteps: []\n");
     server_->start();
   }
@@ -192,7 +207,7 @@ TEST_F(Api, ExecuteSyncAndAsyncThenReadBack) {
   EXPECT_TRUE(seed.as_object().contains("history"));
   auto listing = json(http("GET", server_->url("/api/runbooks"), kViewer));
   EXPECT_EQ(listing.at("summary").at("completed").as_int64(), 2);
-  EXPECT_EQ(listing.at("runbooks").as_array().size(), 2u);  // broken.yaml was skipped
+  EXPECT_EQ(listing.at("runbooks").as_array().size(), 3u);  // broken.yaml was skipped
   EXPECT_NE(server_->log().find("broken.yaml"), std::string::npos);
   auto def = http("GET", server_->url("/api/runbooks/quick"), kViewer);
   EXPECT_EQ(def.status, 200);
@@ -232,6 +247,33 @@ TEST_F(Api, RoleMatrixOnMutatingEndpoints) {
   EXPECT_EQ(http("GET", server_->url("/api/runbooks"), kViewer).status, 200);
   // No token appears in the server's log.
   for (const char* t : {kAdmin, kOperator, kViewer}) EXPECT_EQ(server_->log().find(t), std::string::npos);
+}
+
+TEST_F(Api, ApprovalWaitsForAnOperator) {
+  for (const char* decision : {"approve", "reject"}) {
+    auto started = http("POST", server_->url("/api/runbooks/execute"), kOperator, R"({"runbookId":"gated"})");
+    const std::string id(json(started).at("executionId").as_string());
+    Json e;
+    for (int i = 0; i < 100; ++i) {
+      e = json(http("GET", server_->url("/api/executions/" + id), kViewer));
+      if (e.at("status").as_string() == "waiting") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(e.at("status").as_string(), "waiting");
+    EXPECT_EQ(http("POST", server_->url("/api/executions/" + id + "/" + decision), kViewer).status, 403);
+    EXPECT_EQ(http("POST", server_->url("/api/executions/" + id + "/" + decision), kOperator, R"({"comment":"ok"})").status, 202);
+    for (int i = 0; i < 100; ++i) {
+      e = json(http("GET", server_->url("/api/executions/" + id), kViewer));
+      if (e.at("status").as_string() == "completed") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(e.at("status").as_string(), "completed");
+    EXPECT_EQ(e.at("history").as_array().back().at("stepId").as_string(),
+              std::string(decision) == "approve" ? "promote" : "rollback");
+    EXPECT_EQ(e.at("results").at("ask").at("by").as_string(), "token:oncall");
+    // Deciding twice is a conflict, not a second decision.
+    EXPECT_EQ(http("POST", server_->url("/api/executions/" + id + "/approve"), kOperator).status, 409);
+  }
 }
 
 TEST_F(Api, CancelStopsARunningSleepAtOnce) {
