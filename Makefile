@@ -27,7 +27,8 @@ test: test-deps
 demo: build
 	@./scripts/demo.sh
 
-bench: test-deps
+bench: build
+	@./scripts/install-deps.sh --bench
 	@cmake -S . -B build-bench $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release -DOPSRUN_TESTS=OFF -DOPSRUN_BENCH=ON >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 

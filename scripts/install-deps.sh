@@ -8,8 +8,10 @@ build_pkgs=(cmake ninja-build g++ ccache pkg-config
   libcli11-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-croniter
   postgresql postgresql-client prometheus curl sqlite3)
+bench_pkgs=(wrk nginx-light)
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+if [[ "${1:-}" == "--bench" ]]; then want+=("${test_pkgs[@]}" "${bench_pkgs[@]}"); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

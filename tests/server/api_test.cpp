@@ -238,8 +238,12 @@ TEST_F(Api, RoleMatrixOnMutatingEndpoints) {
   };
   for (const auto& c : std::vector<Case>{{"", 401}, {"opsr_wrong", 401}, {kViewer, 403}, {kOperator, 202}, {kAdmin, 202}}) {
     EXPECT_EQ(http("POST", server_->url("/api/runbooks/execute"), c.token, body).status, c.expected) << c.token;
-    const long approve = http("POST", server_->url("/api/executions/exec-x/approve"), c.token).status;
-    EXPECT_EQ(approve, c.expected == 202 ? 404 : c.expected) << c.token;
+    EXPECT_EQ(http("POST", server_->url("/api/runbooks"), c.token, body).status, c.expected) << c.token;
+    // On an unknown execution an authorised caller gets 404; the others never get that far.
+    for (const char* verb : {"approve", "reject", "retry", "skip", "abort"}) {
+      const long status = http("POST", server_->url(std::string("/api/executions/exec-x/") + verb), c.token).status;
+      EXPECT_EQ(status, c.expected == 202 ? 404 : c.expected) << c.token << " " << verb;
+    }
     const long cancel = http("DELETE", server_->url("/api/runbooks?executionId=exec-x"), c.token).status;
     EXPECT_EQ(cancel, c.expected == 202 ? 404 : c.expected) << c.token;
   }
