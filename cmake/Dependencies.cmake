@@ -10,3 +10,5 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
+# Time zones (cron schedules, change windows): Howard Hinnant's date with the system tzdb.
+find_package(date CONFIG REQUIRED)
