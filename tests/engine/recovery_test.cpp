@@ -69,6 +69,33 @@ steps:
   EXPECT_EQ(*e->end_time, t0 + Millis(60 * 60'000));
 }
 
+TEST(Recovery, WaitDurableReturnsOnlyOnceTheStartIsInTheStore) {
+  TempDir dir;
+  auto rb = parse_runbook(R"(
+id: acknowledged
+start: pause
+steps:
+  - id: pause
+    type: wait
+    duration: 1h
+)");
+  engine::EngineOptions manual;
+  manual.auto_advance_simulated_clock = false;
+  EngineHarness a(true, dir.path().string(), manual);
+  for (int i = 0; i < 20; ++i) {
+    auto id = a.engine->start(rb, JsonObject{});
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(a.engine->wait_durable(*id, Millis(10'000)));
+    // What an API acknowledges must already be readable from the store by anyone.
+    auto row = a.store->execution(*id);
+    ASSERT_TRUE(row);
+    ASSERT_TRUE(row->has_value()) << "acknowledged execution " << *id << " is not in the store";
+    auto events = a.store->events(*id);
+    ASSERT_TRUE(events);
+    EXPECT_FALSE(events->empty());
+  }
+}
+
 TEST(Recovery, RealClockWaitFiresAfterRecovery) {
   // The recovering thread arms the timer while the loop already sleeps: it must wake up.
   TempDir dir;

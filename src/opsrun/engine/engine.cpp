@@ -26,6 +26,7 @@ namespace {
 struct Live {
   ExecutionState state;
   std::int64_t seq = 0;                         // last event seq written
+  std::int64_t durable_seq = 0;                 // last event seq the store has committed
   bool dirty = false;                           // summary row changed this turn
 };
 
@@ -377,6 +378,8 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
   std::vector<QueuedInput> immediate;
   for (const auto& p : effects) perform(p, immediate);
   lock.lock();
+  for (const auto& id : touched)
+    if (auto it = live.find(id); it != live.end()) it->second->durable_seq = it->second->seq;
   for (auto& q : immediate) inbox.push_back(std::move(q));
   trim_finished();
   changed.notify_all();
@@ -496,6 +499,22 @@ Result<std::string> Engine::start(model::RunbookPtr rb, Json context, StartOptio
   in.actor = std::move(options.actor);
   impl_->push(id, std::move(in));
   return id;
+}
+
+Result<void> Engine::wait_durable(std::string_view execution_id, Millis timeout) {
+  if (impl_->store == nullptr) return {};
+  std::unique_lock lock(impl_->mu);
+  const bool durable = impl_->changed.wait_for(lock, timeout, [&] {
+    auto it = impl_->live.find(execution_id);
+    // Trimmed from memory only after its final records were committed.
+    return it == impl_->live.end() || it->second->durable_seq >= 1 || impl_->stopping;
+  });
+  auto it = impl_->live.find(execution_id);
+  if (!durable || (it != impl_->live.end() && it->second->durable_seq < 1))
+    return fail(ErrorCode::Unavailable, "execution " + std::string(execution_id) +
+                                            " is not yet recorded in the store (" +
+                                            impl_->store->describe() + ")");
+  return {};
 }
 
 std::optional<model::Execution> Engine::get(std::string_view execution_id) const {

@@ -68,6 +68,10 @@ class Engine final : public model::RunbookSink {
   Result<std::string> start(std::string_view runbook_id, Json context, StartOptions options = {});
   Result<std::string> start(model::RunbookPtr runbook, Json context, StartOptions options = {});
 
+  // Blocks until the execution's start is committed to the store (at once without a store),
+  // so an API can acknowledge only what a crash cannot lose. Unavailable on timeout/shutdown.
+  Result<void> wait_durable(std::string_view execution_id, Millis timeout);
+
   // A copy of the execution record: in memory, else rebuilt from the store's history.
   [[nodiscard]] std::optional<model::Execution> get(std::string_view execution_id) const;
   // Executions held in memory (active first), newest first.

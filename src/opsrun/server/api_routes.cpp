@@ -75,6 +75,8 @@ struct Api {
     options.dry_run = dry_run;
     auto started = engine.start(std::string(id->as_string()), std::move(context), options);
     if (!started) return from_error(started.error());
+    // Acknowledge only a start that a crash cannot lose (DESIGN.md durability rule).
+    if (auto durable = engine.wait_durable(*started, Millis(30'000)); !durable) return from_error(durable.error());
     if (!async) {
       // Synchronous calls wait for the end (or for a person); keep them for short runbooks.
       auto e = engine.wait(*started, Millis(300'000));
