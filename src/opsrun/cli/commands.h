@@ -90,6 +90,13 @@ int cmd_verb(const VerbFlags& flags);
 
 int cmd_token_new(const std::string& role, const std::string& name);
 
+struct SchedulesFlags {
+  std::string config_file;                      // empty: ./opsrun.yaml
+  std::string from;                             // RFC 3339; empty: now
+  int count = 5;
+};
+int cmd_schedules(const SchedulesFlags& flags);
+
 // Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
 // string) and --ctx-json (an object), the JSON overriding nothing it does not name.
 Result<Json> parse_context(const std::vector<std::string>& pairs, const std::string& json);

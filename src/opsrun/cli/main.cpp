@@ -144,6 +144,14 @@ int main(int argc, char** argv) {
   token_new->add_option("--name", token_name, "the token's name in the config")->capture_default_str();
   token_new->callback([&] { code = cmd_token_new(token_role, token_name); });
 
+  SchedulesFlags schedules;
+  auto* schedules_cmd = app.add_subcommand("schedules", "list the schedules of opsrun.yaml with their next runs");
+  schedules_cmd->add_option("--config", schedules.config_file, "opsrun.yaml (default: ./opsrun.yaml)");
+  schedules_cmd->add_option("--from", schedules.from, "list runs after this RFC 3339 time (default: now)");
+  schedules_cmd->add_option("--count", schedules.count, "runs to list per schedule")->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  schedules_cmd->callback([&] { code = cmd_schedules(schedules); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
