@@ -97,6 +97,16 @@ struct SchedulesFlags {
 };
 int cmd_schedules(const SchedulesFlags& flags);
 
+struct AuditFlags {
+  std::string verb;                             // verify | tail
+  int hours = 1;                                // tail: 0 = any age
+  std::string execution;
+  int limit = 100;
+  std::string output = "text";
+  StoreFlags store;
+};
+int cmd_audit(const AuditFlags& flags);
+
 // Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
 // string) and --ctx-json (an object), the JSON overriding nothing it does not name.
 Result<Json> parse_context(const std::vector<std::string>& pairs, const std::string& json);

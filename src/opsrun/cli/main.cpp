@@ -152,6 +152,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   schedules_cmd->callback([&] { code = cmd_schedules(schedules); });
 
+  AuditFlags audit;
+  auto* audit_cmd = app.add_subcommand("audit", "the hash-chained audit log");
+  audit_cmd->require_subcommand(1);
+  auto* audit_verify = audit_cmd->add_subcommand("verify", "walk the chain; exit 1 naming the first bad record");
+  audit_verify->add_option("--output", audit.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  add_store_flags(audit_verify, audit.store, false);
+  audit_verify->callback([&] { audit.verb = "verify"; code = cmd_audit(audit); });
+  auto* audit_tail = audit_cmd->add_subcommand("tail", "recent audit records");
+  audit_tail->add_option("--hours", audit.hours, "records of the last N hours (0: any age)")->capture_default_str();
+  audit_tail->add_option("--execution", audit.execution, "only records of this execution");
+  audit_tail->add_option("--limit", audit.limit, "at most this many (newest)")->capture_default_str();
+  audit_tail->add_option("--output", audit.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  add_store_flags(audit_tail, audit.store, false);
+  audit_tail->callback([&] { audit.verb = "tail"; code = cmd_audit(audit); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
