@@ -43,24 +43,27 @@ Result<VerifyResult> verify(store::Store& store) {
       const std::string n = std::to_string(row.seq);
       if (row.seq != expected)
         return broken(expected, "removed",
-                      row.seq == expected + 1
-                          ? "record " + std::to_string(expected) + " is missing"
-                          : "records " + std::to_string(expected) + " to " + std::to_string(row.seq - 1) + " are missing");
+                      row.seq == expected + 1 ? "record " + std::to_string(expected) + " is missing"
+                                              : "records " + std::to_string(expected) + " to " +
+                                                    std::to_string(row.seq - 1) + " are missing");
       auto data = parse_json(row.data);
-      if (!data || !data->is_object()) return broken(row.seq, "altered", "record " + n + " is not a JSON object");
+      if (!data || !data->is_object())
+        return broken(row.seq, "altered", "record " + n + " is not a JSON object");
       if (const auto written = int_field(*data, "seq"); written != row.seq)
-        return broken(row.seq, "reordered", "position " + n + " holds the record written as " +
-                                                std::to_string(written) + " (records were moved or removed)");
+        return broken(row.seq, "reordered",
+                      "position " + n + " holds the record written as " + std::to_string(written) +
+                          " (records were moved or removed)");
       if (string_field(*data, "at") != format_time(from_unix_ms(row.at_ms)))
-        return broken(row.seq, "altered", "record " + n + "'s time column does not match its contents");
+        return broken(row.seq, "altered",
+                      "record " + n + "'s time column does not match its contents");
       if (chain_hash(row.prev_hash, row.data) != row.hash)
         return broken(row.seq, "altered", "record " + n + "'s contents do not match its hash");
       if (row.prev_hash != prev)
-        return row.seq == 1
-                   ? broken(1, "altered", "record 1 does not start from the anchor")
-                   : broken(row.seq - 1, "altered",
-                            "record " + std::to_string(row.seq - 1) + " does not match the hash record " + n +
-                                " holds for it (changed and re-hashed, or replaced)");
+        return row.seq == 1 ? broken(1, "altered", "record 1 does not start from the anchor")
+                            : broken(row.seq - 1, "altered",
+                                     "record " + std::to_string(row.seq - 1) +
+                                         " does not match the hash record " + n +
+                                         " holds for it (changed and re-hashed, or replaced)");
       prev = row.hash;
       res.head_seq = row.seq;
       res.head_hash = row.hash;
@@ -89,18 +92,22 @@ Result<TailPage> tail(store::Store& store, const TailQuery& query, SystemTime no
   auto last = store.last_audit();
   if (!last) return std::unexpected(last.error());
   if (!*last) return page;
-  const std::int64_t upper = query.cursor > 0 ? std::min(query.cursor - 1, (*last)->seq) : (*last)->seq;
+  const std::int64_t upper =
+      query.cursor > 0 ? std::min(query.cursor - 1, (*last)->seq) : (*last)->seq;
   std::int64_t lower = 1;
   if (query.hours > 0) {
     // Times never go backwards along the chain: binary search the first recent enough seq.
-    const std::int64_t cutoff = to_unix_ms(now) - static_cast<std::int64_t>(query.hours) * 3'600'000;
+    const std::int64_t cutoff =
+        to_unix_ms(now) - static_cast<std::int64_t>(query.hours) * 3'600'000;
     std::int64_t lo = 1, hi = upper + 1;
     while (lo < hi) {
       const std::int64_t mid = lo + (hi - lo) / 2;
       auto r = store.audit_range(mid - 1, 1);
       if (!r) return std::unexpected(r.error());
-      if (!r->empty() && r->front().seq <= upper && r->front().at_ms >= cutoff) hi = mid;
-      else lo = mid + 1;
+      if (!r->empty() && r->front().seq <= upper && r->front().at_ms >= cutoff)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     lower = lo;
   }
@@ -112,7 +119,8 @@ Result<TailPage> tail(store::Store& store, const TailQuery& query, SystemTime no
       if (it->seq > end) continue;
       auto data = parse_json(it->data);
       if (!data || !data->is_object()) continue;  // verify reports it; tail shows what it can
-      if (!query.execution_id.empty() && string_field(*data, "execution_id") != query.execution_id) continue;
+      if (!query.execution_id.empty() && string_field(*data, "execution_id") != query.execution_id)
+        continue;
       if (static_cast<int>(page.records.size()) == limit) {
         page.next_cursor = page.records.empty() ? 0 : int_field(page.records.back(), "seq");
         return page;

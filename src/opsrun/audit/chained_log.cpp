@@ -23,7 +23,8 @@ Json redacted(const Json& v) {
   }
   if (v.is_object()) {
     JsonObject o;
-    for (const auto& kv : v.as_object()) o[log::redact(std::string(kv.key()))] = redacted(kv.value());
+    for (const auto& kv : v.as_object())
+      o[log::redact(std::string(kv.key()))] = redacted(kv.value());
     return o;
   }
   return v;
@@ -34,7 +35,8 @@ void canonical(const Json& v, std::string& out) {
   if (v.is_object()) {
     std::vector<std::pair<std::string_view, const Json*>> items;
     for (const auto& kv : v.as_object()) items.emplace_back(kv.key(), &kv.value());
-    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(items.begin(), items.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     out += '{';
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (i > 0) out += ',';
@@ -124,11 +126,13 @@ Result<std::int64_t> ChainedLog::record(const AuditEntry& raw) {
     if (!options_.jsonl_path.empty()) {
       std::string line = row.data;
       line.pop_back();  // the closing brace: the hashes go on the same line
-      write_jsonl(line + ",\"hash\":\"" + row.hash + "\",\"prev_hash\":\"" + row.prev_hash + "\"}\n");
+      write_jsonl(line + ",\"hash\":\"" + row.hash + "\",\"prev_hash\":\"" + row.prev_hash +
+                  "\"}\n");
     }
     return row.seq;
   }
-  return fail(ErrorCode::Unavailable, "audit: gave up after " + std::to_string(options_.max_attempts) +
+  return fail(ErrorCode::Unavailable, "audit: gave up after " +
+                                          std::to_string(options_.max_attempts) +
                                           " appends lost to other writers");
 }
 
@@ -142,8 +146,10 @@ void ChainedLog::write_jsonl(const std::string& line) {
     fs::remove(numbered(options_.jsonl_keep), ec);
     for (int i = options_.jsonl_keep - 1; i >= 1; --i)
       if (fs::exists(numbered(i), ec)) fs::rename(numbered(i), numbered(i + 1), ec);
-    if (options_.jsonl_keep > 0) fs::rename(path, numbered(1), ec);
-    else fs::remove(path, ec);
+    if (options_.jsonl_keep > 0)
+      fs::rename(path, numbered(1), ec);
+    else
+      fs::remove(path, ec);
   }
   std::ofstream out(path, std::ios::app | std::ios::binary);
   out << line;

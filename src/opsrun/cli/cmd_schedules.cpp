@@ -29,7 +29,8 @@ int cmd_schedules(const SchedulesFlags& flags) {
   }
   SystemTime from = SystemClock().now();
   if (!flags.from.empty() && !parse_time(flags.from, from)) {
-    std::fprintf(stderr, "schedules: --from: expected an RFC 3339 time, got '%s'\n", flags.from.c_str());
+    std::fprintf(stderr, "schedules: --from: expected an RFC 3339 time, got '%s'\n",
+                 flags.from.c_str());
     return kExitInvalid;
   }
   if (schedules->empty()) std::printf("no schedules in %s\n", file.c_str());

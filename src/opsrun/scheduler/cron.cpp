@@ -78,28 +78,33 @@ std::optional<SystemTime> CronSchedule::next_after(SystemTime after) const {
     const auto to_sys = [&](LocalMinutes l) {
       return date::sys_seconds{l.time_since_epoch() - info.offset};
     };
-    const LocalMinutes segment_end = ceil_minutes(date::local_seconds{info.end.time_since_epoch() + info.offset});
+    const LocalMinutes segment_end =
+        ceil_minutes(date::local_seconds{info.end.time_since_epoch() + info.offset});
     // Local times below `repeated_until` already happened in the previous segment (fall-back).
     LocalMinutes repeated_until = from;
     if (once_per_local_time) {
       const date::sys_info prev = zone_->get_info(info.begin - seconds(1));
       if (prev.offset > info.offset)
-        repeated_until = ceil_minutes(date::local_seconds{info.begin.time_since_epoch() + prev.offset});
+        repeated_until =
+            ceil_minutes(date::local_seconds{info.begin.time_since_epoch() + prev.offset});
     }
     while (auto match = next_local_match(expr_, from, std::min(segment_end, horizon))) {
       if (*match < repeated_until) {
         from = *match + minutes(1);
         continue;
       }
-      return SystemTime{std::chrono::duration_cast<SystemTime::duration>(to_sys(*match).time_since_epoch())};
+      return SystemTime{
+          std::chrono::duration_cast<SystemTime::duration>(to_sys(*match).time_since_epoch())};
     }
     if (segment_end >= horizon) return std::nullopt;
     const date::sys_info next = zone_->get_info(info.end);
     if (once_per_local_time && next.offset > info.offset) {
       // Spring-forward gap: its local times run once, when the gap ends.
-      const LocalMinutes gap_end = ceil_minutes(date::local_seconds{info.end.time_since_epoch() + next.offset});
+      const LocalMinutes gap_end =
+          ceil_minutes(date::local_seconds{info.end.time_since_epoch() + next.offset});
       if (next_local_match(expr_, std::max(from, segment_end), gap_end))
-        return SystemTime{std::chrono::duration_cast<SystemTime::duration>(info.end.time_since_epoch())};
+        return SystemTime{
+            std::chrono::duration_cast<SystemTime::duration>(info.end.time_since_epoch())};
     }
     info = next;
     from = ceil_minutes(date::local_seconds{info.begin.time_since_epoch() + info.offset});

@@ -20,7 +20,11 @@ constexpr std::array<FieldSpec, 5> kFields{{
     {"minute", 0, 59, {}, 0},
     {"hour", 0, 23, {}, 0},
     {"day-of-month", 1, 31, {}, 0},
-    {"month", 1, 12, {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}, 1},
+    {"month",
+     1,
+     12,
+     {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"},
+     1},
     // 7 is Sunday too, as in Vixie cron and croniter.
     {"day-of-week", 0, 7, {"sun", "mon", "tue", "wed", "thu", "fri", "sat"}, 0},
 }};
@@ -75,7 +79,8 @@ class FieldParser {
     if (lower == "l" || lower == "?" || lower == "h" || lower.find('#') != std::string::npos ||
         (lower.size() > 1 && std::isdigit(static_cast<unsigned char>(lower[0])) &&
          (lower.back() == 'l' || lower.back() == 'w')))
-      return error(t.column, "'" + std::string(t.text) + "' is not supported (only standard five-field cron)");
+      return error(t.column, "'" + std::string(t.text) +
+                                 "' is not supported (only standard five-field cron)");
     if (std::isdigit(static_cast<unsigned char>(t.text[0]))) {
       unsigned v = 0;
       auto [ptr, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), v);
@@ -89,7 +94,8 @@ class FieldParser {
     for (std::size_t i = 0; i < spec_.names.size(); ++i)
       if (!spec_.names[i].empty() && spec_.names[i] == lower)
         return spec_.first_name_value + static_cast<unsigned>(i);
-    if (spec_.names[0].empty()) return error(t.column, "'" + std::string(t.text) + "' is not a number");
+    if (spec_.names[0].empty())
+      return error(t.column, "'" + std::string(t.text) + "' is not a number");
     return error(t.column, "'" + std::string(t.text) + "' is not a number or a name (" +
                                std::string(spec_.names[0]) + ", " + std::string(spec_.names[1]) +
                                ", ...)");
@@ -146,8 +152,10 @@ constexpr unsigned kMaxDays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30
 
 Result<CronExpr> CronExpr::parse(std::string_view text) {
   std::string_view body = text;
-  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) body.remove_prefix(1);
-  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.remove_suffix(1);
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front())))
+    body.remove_prefix(1);
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back())))
+    body.remove_suffix(1);
   if (body.starts_with("@")) {
     std::string lower;
     for (char c : body) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -200,7 +208,8 @@ Result<CronExpr> CronExpr::parse(std::string_view text) {
     if (!possible)
       return fail(ErrorCode::InvalidArgument,
                   "cron \"" + std::string(text) + "\": day-of-month field, column " +
-                      std::to_string(fields[2].column) + ": no chosen month has such a day, so it would never run");
+                      std::to_string(fields[2].column) +
+                      ": no chosen month has such a day, so it would never run");
   }
   return e;
 }

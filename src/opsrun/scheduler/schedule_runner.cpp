@@ -9,9 +9,9 @@ namespace opsrun::scheduler {
 
 struct ScheduleRunner::State {
   ScheduleSpec spec;
-  SystemTime handled;                 // every due time up to here has been dealt with
-  std::optional<SystemTime> lost;     // a stored run whose execution never reached the store
-  std::string execution_id;           // of the last run started
+  SystemTime handled;              // every due time up to here has been dealt with
+  std::optional<SystemTime> lost;  // a stored run whose execution never reached the store
+  std::string execution_id;        // of the last run started
   std::optional<SystemTime> next;
 };
 
@@ -34,12 +34,13 @@ std::optional<SystemTime> latest_due(const CronSchedule& c, SystemTime after, Sy
 
 }  // namespace
 
-ScheduleRunner::ScheduleRunner(Clock& clock, store::Store& store, std::vector<ScheduleSpec> schedules,
-                               StartFn start, RunnerOptions options)
+ScheduleRunner::ScheduleRunner(Clock& clock, store::Store& store,
+                               std::vector<ScheduleSpec> schedules, StartFn start,
+                               RunnerOptions options)
     : clock_(clock), store_(store), start_(std::move(start)), options_(options) {
   for (auto& spec : schedules) {
-    auto s = std::make_unique<State>(State{.spec = std::move(spec), .handled = {}, .lost = {},
-                                           .execution_id = {}, .next = {}});
+    auto s = std::make_unique<State>(
+        State{.spec = std::move(spec), .handled = {}, .lost = {}, .execution_id = {}, .next = {}});
     states_.push_back(std::move(s));
   }
 }
@@ -60,7 +61,8 @@ std::string ScheduleRunner::execution_id_for(std::string_view schedule_id, Syste
   return "exec-" + std::to_string(to_unix_ms(due)) + "-" + suffix;
 }
 
-void ScheduleRunner::store_last_run(const State& s, std::string_view outcome, std::string_view error) {
+void ScheduleRunner::store_last_run(const State& s, std::string_view outcome,
+                                    std::string_view error) {
   JsonObject o;
   o["due"] = format_time(s.handled);
   o["execution_id"] = s.execution_id;
@@ -68,14 +70,16 @@ void ScheduleRunner::store_last_run(const State& s, std::string_view outcome, st
   if (!error.empty()) o["error"] = error;
   o["recorded_at"] = format_time(clock_.now());
   if (auto r = store_.put_setting(setting_key(s.spec.id), to_json_text(o)); !r)
-    log::error("schedule progress not stored", {{"schedule", s.spec.id}, {"problem", r.error().describe()}});
+    log::error("schedule progress not stored",
+               {{"schedule", s.spec.id}, {"problem", r.error().describe()}});
 }
 
 Result<void> ScheduleRunner::load() {
   std::lock_guard g(mu_);
   for (auto& s : states_) {
     auto raw = store_.get_setting(setting_key(s->spec.id));
-    if (!raw) return fail(raw.error().code, "schedule " + s->spec.id + ": " + raw.error().describe());
+    if (!raw)
+      return fail(raw.error().code, "schedule " + s->spec.id + ": " + raw.error().describe());
     const SystemTime now = clock_.now();
     std::optional<Json> stored;
     if (*raw) {
@@ -85,7 +89,9 @@ Result<void> ScheduleRunner::load() {
     SystemTime due{};
     const Json* due_text = stored ? stored->as_object().if_contains("due") : nullptr;
     if (!due_text || !due_text->is_string() || !parse_time(due_text->as_string(), due)) {
-      if (*raw) log::warn("schedule's stored last run unreadable; starting from now", {{"schedule", s->spec.id}});
+      if (*raw)
+        log::warn("schedule's stored last run unreadable; starting from now",
+                  {{"schedule", s->spec.id}});
       s->handled = now;  // first sight: nothing from before the schedule existed runs
       store_last_run(*s, "baseline", "");
     } else {
@@ -94,9 +100,11 @@ Result<void> ScheduleRunner::load() {
       const Json* id = o.if_contains("execution_id");
       const Json* outcome = o.if_contains("outcome");
       if (id && id->is_string()) s->execution_id = std::string(id->as_string());
-      if (outcome && outcome->is_string() && outcome->as_string() == "started" && !s->execution_id.empty()) {
+      if (outcome && outcome->is_string() && outcome->as_string() == "started" &&
+          !s->execution_id.empty()) {
         auto ex = store_.execution(s->execution_id);
-        if (!ex) return fail(ex.error().code, "schedule " + s->spec.id + ": " + ex.error().describe());
+        if (!ex)
+          return fail(ex.error().code, "schedule " + s->spec.id + ": " + ex.error().describe());
         if (!*ex) s->lost = due;  // claimed but never durable: start it again, same id
       }
     }
@@ -111,17 +119,24 @@ ScheduledRun ScheduleRunner::fire(State& s, SystemTime due) {
   s.execution_id = execution_id_for(s.spec.id, due);
   // Claim first: a crash after the start is recognised on restart by the execution id.
   store_last_run(s, "started", "");
-  ScheduledRun run{.schedule_id = s.spec.id, .runbook_id = s.spec.runbook, .context = s.spec.context,
-                   .execution_id = s.execution_id, .due = due};
+  ScheduledRun run{.schedule_id = s.spec.id,
+                   .runbook_id = s.spec.runbook,
+                   .context = s.spec.context,
+                   .execution_id = s.execution_id,
+                   .due = due};
   auto r = start_(run);
   if (!r && r.error().code != ErrorCode::AlreadyExists) {
-    log::error("scheduled run not started", {{"schedule", s.spec.id}, {"runbook", s.spec.runbook},
-                                             {"due", format_time(due)}, {"problem", r.error().describe()}});
+    log::error("scheduled run not started", {{"schedule", s.spec.id},
+                                             {"runbook", s.spec.runbook},
+                                             {"due", format_time(due)},
+                                             {"problem", r.error().describe()}});
     store_last_run(s, "failed", r.error().describe());
     return run;
   }
-  log::info("scheduled run started", {{"schedule", s.spec.id}, {"runbook", s.spec.runbook},
-                                      {"due", format_time(due)}, {"execution", s.execution_id}});
+  log::info("scheduled run started", {{"schedule", s.spec.id},
+                                      {"runbook", s.spec.runbook},
+                                      {"due", format_time(due)},
+                                      {"execution", s.execution_id}});
   return run;
 }
 
@@ -141,11 +156,15 @@ std::vector<ScheduledRun> ScheduleRunner::run_due() {
       if (on_time || s.spec.misfire == Misfire::RunOnce) {
         if (!on_time || missed_several)
           log::warn("schedule missed runs; starting one catch-up run",
-                    {{"schedule", s.spec.id}, {"since", format_time(s.handled)}, {"due", format_time(*due)}});
+                    {{"schedule", s.spec.id},
+                     {"since", format_time(s.handled)},
+                     {"due", format_time(*due)}});
         started.push_back(fire(s, *due));
       } else {
         log::warn("schedule missed runs; skipping them (misfire: skip)",
-                  {{"schedule", s.spec.id}, {"since", format_time(s.handled)}, {"latest", format_time(*due)}});
+                  {{"schedule", s.spec.id},
+                   {"since", format_time(s.handled)},
+                   {"latest", format_time(*due)}});
         s.handled = *due;
         s.execution_id.clear();
         store_last_run(s, "skipped", "");

@@ -12,7 +12,8 @@ constexpr std::string_view kKeys[] = {"id", "cron", "timezone", "runbook", "cont
 bool valid_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      return false;
   return true;
 }
 
@@ -21,7 +22,8 @@ bool valid_id(std::string_view id) {
 Result<std::vector<ScheduleSpec>> parse_schedules(const Json& section) {
   std::vector<ScheduleSpec> out;
   if (section.is_null()) return out;
-  if (!section.is_array()) return fail(ErrorCode::InvalidArgument, "expected a list of schedules", "schedules");
+  if (!section.is_array())
+    return fail(ErrorCode::InvalidArgument, "expected a list of schedules", "schedules");
   std::set<std::string> seen;
   const auto& list = section.as_array();
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -38,7 +40,8 @@ Result<std::vector<ScheduleSpec>> parse_schedules(const Json& section) {
     for (const auto& kv : o) {
       const std::string_view key = kv.key();
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
-        return bad(std::string(key), "unknown key (allowed: id, cron, timezone, runbook, context, misfire)");
+        return bad(std::string(key),
+                   "unknown key (allowed: id, cron, timezone, runbook, context, misfire)");
     }
     auto text = [&](const char* field, bool required) -> Result<std::string> {
       const auto* v = o.if_contains(field);
@@ -51,7 +54,8 @@ Result<std::vector<ScheduleSpec>> parse_schedules(const Json& section) {
     };
     auto id = text("id", true);
     if (!id) return std::unexpected(id.error());
-    if (!valid_id(*id)) return bad("id", "'" + *id + "' may only use letters, digits, '.', '_' and '-'");
+    if (!valid_id(*id))
+      return bad("id", "'" + *id + "' may only use letters, digits, '.', '_' and '-'");
     if (!seen.insert(*id).second) return bad("id", "'" + *id + "' is used by an earlier schedule");
     auto cron = text("cron", true);
     if (!cron) return std::unexpected(cron.error());

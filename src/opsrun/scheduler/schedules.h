@@ -15,11 +15,11 @@ namespace opsrun::scheduler {
 enum class Misfire { RunOnce, Skip };
 
 struct ScheduleSpec {
-  std::string id;          // [A-Za-z0-9._-]+, unique; names the stored last run
-  std::string runbook;     // runbook id
-  Json context;            // an object (config values arrive as strings)
+  std::string id;       // [A-Za-z0-9._-]+, unique; names the stored last run
+  std::string runbook;  // runbook id
+  Json context;         // an object (config values arrive as strings)
   Misfire misfire = Misfire::RunOnce;
-  CronSchedule schedule;   // cron + timezone (default UTC)
+  CronSchedule schedule;  // cron + timezone (default UTC)
 };
 
 // `section` is config::Config::schedules: null (no schedules) or a list of
