@@ -90,6 +90,23 @@ int cmd_verb(const VerbFlags& flags);
 
 int cmd_token_new(const std::string& role, const std::string& name);
 
+struct SchedulesFlags {
+  std::string config_file;                      // empty: ./opsrun.yaml
+  std::string from;                             // RFC 3339; empty: now
+  int count = 5;
+};
+int cmd_schedules(const SchedulesFlags& flags);
+
+struct AuditFlags {
+  std::string verb;                             // verify | tail
+  int hours = 1;                                // tail: 0 = any age
+  std::string execution;
+  int limit = 100;
+  std::string output = "text";
+  StoreFlags store;
+};
+int cmd_audit(const AuditFlags& flags);
+
 // Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
 // string) and --ctx-json (an object), the JSON overriding nothing it does not name.
 Result<Json> parse_context(const std::vector<std::string>& pairs, const std::string& json);

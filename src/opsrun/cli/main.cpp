@@ -144,6 +144,29 @@ int main(int argc, char** argv) {
   token_new->add_option("--name", token_name, "the token's name in the config")->capture_default_str();
   token_new->callback([&] { code = cmd_token_new(token_role, token_name); });
 
+  SchedulesFlags schedules;
+  auto* schedules_cmd = app.add_subcommand("schedules", "list the schedules of opsrun.yaml with their next runs");
+  schedules_cmd->add_option("--config", schedules.config_file, "opsrun.yaml (default: ./opsrun.yaml)");
+  schedules_cmd->add_option("--from", schedules.from, "list runs after this RFC 3339 time (default: now)");
+  schedules_cmd->add_option("--count", schedules.count, "runs to list per schedule")->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  schedules_cmd->callback([&] { code = cmd_schedules(schedules); });
+
+  AuditFlags audit;
+  auto* audit_cmd = app.add_subcommand("audit", "the hash-chained audit log");
+  audit_cmd->require_subcommand(1);
+  auto* audit_verify = audit_cmd->add_subcommand("verify", "walk the chain; exit 1 naming the first bad record");
+  audit_verify->add_option("--output", audit.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  add_store_flags(audit_verify, audit.store, false);
+  audit_verify->callback([&] { audit.verb = "verify"; code = cmd_audit(audit); });
+  auto* audit_tail = audit_cmd->add_subcommand("tail", "recent audit records");
+  audit_tail->add_option("--hours", audit.hours, "records of the last N hours (0: any age)")->capture_default_str();
+  audit_tail->add_option("--execution", audit.execution, "only records of this execution");
+  audit_tail->add_option("--limit", audit.limit, "at most this many (newest)")->capture_default_str();
+  audit_tail->add_option("--output", audit.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  add_store_flags(audit_tail, audit.store, false);
+  audit_tail->callback([&] { audit.verb = "tail"; code = cmd_audit(audit); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

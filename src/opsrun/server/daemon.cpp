@@ -14,6 +14,7 @@
 #include "opsrun/metrics/registry.h"
 #include "opsrun/model/runbook_yaml.h"
 #include "opsrun/notify/channel.h"
+#include "opsrun/scheduler/schedule_runner.h"
 #include "opsrun/server/api_routes.h"
 #include "opsrun/server/from_config.h"
 #include "opsrun/server/http_server.h"
@@ -95,13 +96,18 @@ int run_daemon(const DaemonFlags& flags) {
   std::vector<std::string> dirs = cfg.runbook_dirs;
   if (dirs.empty() && flags.runbook_dirs.empty()) dirs.push_back("runbooks");
   dirs.insert(dirs.end(), flags.runbook_dirs.begin(), flags.runbook_dirs.end());
-  for (const char* later : {"channels", "policies", "triggers", "schedules", "azure"}) {
-    const Json& section = std::string(later) == "channels"    ? cfg.channels
-                          : std::string(later) == "policies"  ? cfg.policies
-                          : std::string(later) == "triggers"  ? cfg.triggers
-                          : std::string(later) == "schedules" ? cfg.schedules
-                                                              : cfg.azure;
+  for (const char* later : {"channels", "policies", "triggers", "azure"}) {
+    const Json& section = std::string(later) == "channels"   ? cfg.channels
+                          : std::string(later) == "policies" ? cfg.policies
+                          : std::string(later) == "triggers" ? cfg.triggers
+                                                             : cfg.azure;
     if (!section.is_null()) log::warn("config section accepted but not implemented yet", {{"section", later}});
+  }
+
+  auto schedules = scheduler::parse_schedules(cfg.schedules);
+  if (!schedules) {
+    std::fprintf(stderr, "serve: %s\n", schedules.error().describe().c_str());
+    return 2;
   }
 
   auto store = store::open_store(store_options);
@@ -125,6 +131,24 @@ int run_daemon(const DaemonFlags& flags) {
     return 1;
   }
   for (const auto& err : recovered->errors) log::error("execution not recovered", {{"problem", err}});
+  for (const auto& s : *schedules) {
+    if (!engine->runbook(s.runbook)) {
+      std::fprintf(stderr, "serve: schedule %s: unknown runbook '%s'\n", s.id.c_str(), s.runbook.c_str());
+      return 2;
+    }
+  }
+  // Started after recovery, so a run it starts never races the replay of older ones.
+  scheduler::ScheduleRunner schedule_runner(
+      clock, **store, std::move(*schedules), [&engine](const scheduler::ScheduledRun& run) -> Result<std::string> {
+        engine::StartOptions start;
+        start.execution_id = run.execution_id;
+        start.actor = "schedule:" + run.schedule_id;
+        return engine->start(run.runbook_id, run.context, start);
+      });
+  if (auto started = schedule_runner.start(); !started) {
+    std::fprintf(stderr, "serve: schedules: %s\n", started.error().describe().c_str());
+    return 1;
+  }
 
   metrics::Registry registry;
   registry.enable_process_metrics();
@@ -159,6 +183,7 @@ int run_daemon(const DaemonFlags& flags) {
   // Stop taking requests, let running steps finish within the grace period; whatever is
   // still running then is resumed by recovery on the next start.
   (*http)->stop(std::chrono::milliseconds(2000));
+  schedule_runner.stop();
   engine->stop(std::chrono::seconds(flags.grace_seconds));
   std::printf("opsrun stopped\n");
   return 0;
