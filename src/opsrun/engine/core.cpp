@@ -112,16 +112,22 @@ void slot_done(ExecutionState& st, Slot& slot, bool ok, SystemTime at, std::vect
                const Json& value);
 
 // Starts the attempt `key` of a slot: the command that runs it.
-void run_attempt(ExecutionState& st, Slot& slot, const std::string& key, std::vector<Command>& out) {
-  const Step* step = st.runbook->find(slot.step_id);
-  slot.phase = Slot::Phase::Running;
+// A command about attempt `key` of a slot.
+Command slot_command(Command::Kind kind, const Slot& slot, const std::string& key) {
   Command c;
-  c.kind = Command::Kind::RunAttempt;
+  c.kind = kind;
   c.key = key;
   c.step_id = slot.step_id;
   c.attempt = slot.attempt;
   c.item = slot.item;
   c.index = slot.index;
+  return c;
+}
+
+void run_attempt(ExecutionState& st, Slot& slot, const std::string& key, std::vector<Command>& out) {
+  const Step* step = st.runbook->find(slot.step_id);
+  slot.phase = Slot::Phase::Running;
+  Command c = slot_command(Command::Kind::RunAttempt, slot, key);
   c.simulate_failure = st.simulate.contains(slot.step_id);
   // Dry run: checks, decisions and notifications run; actions are described, not performed.
   c.dry_run = st.record.dry_run && step != nullptr && step->type == StepType::Action;
@@ -134,13 +140,7 @@ void run_attempt(ExecutionState& st, Slot& slot, const std::string& key, std::ve
 }
 
 Command gate_command(const ExecutionState& st, const Slot& slot, const std::string& key) {
-  Command c;
-  c.kind = Command::Kind::CheckSafety;
-  c.key = key;
-  c.step_id = slot.step_id;
-  c.attempt = slot.attempt;
-  c.item = slot.item;
-  c.index = slot.index;
+  Command c = slot_command(Command::Kind::CheckSafety, slot, key);
   c.dry_run = st.record.dry_run;
   c.approved = st.approved.contains(key);
   return c;

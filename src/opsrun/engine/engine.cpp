@@ -105,6 +105,7 @@ struct Engine::Impl {
   bool stopping = false;
   std::thread loop_thread;
   bool store_failing = false;
+  bool in_turn = false;                         // a turn's records are being committed/performed
   bool recheck_gates = false;                   // the emergency stop changed: ask held gates again
   // Executions over their runbook's concurrency limit, by runbook, oldest first (memory only).
   std::map<std::string, std::deque<QueuedInput>> queued;
@@ -153,6 +154,7 @@ struct Engine::Impl {
   void check_safety(const std::string& execution_id, const Command& c,
                     std::vector<QueuedInput>& immediate);
   void note_action_result(const Live& lv, const Input& in);
+  steps::AttemptRequest attempt_request(const Live& lv, const Command& c, bool with_scope);
   void remove_timer(const std::string& execution_id, const std::string& key);
   void trim_finished();
 };
@@ -216,8 +218,29 @@ void Engine::Impl::note_action_result(const Live& lv, const Input& in) {
   r.runbook_id = st.record.runbook_id;
   r.step_id = step->id;
   r.attempt_key = in.key;
+  r.at = in.at;
   action_results.push_back(std::move(r));
   action_ok.push_back(in.outcome.ok);
+}
+
+// What an executor (or describe()) gets for an attempt. The runbook and its steps are
+// immutable and shared: safe to read without the lock; the context is not.
+steps::AttemptRequest Engine::Impl::attempt_request(const Live& lv, const Command& c, bool with_scope) {
+  const model::Step* step = lv.state.runbook->find(c.step_id);
+  steps::AttemptRequest req;
+  req.runbook = lv.state.runbook.get();
+  req.step = step;
+  req.execution_id = lv.state.record.execution_id;
+  req.attempt = c.attempt;
+  req.idempotency_key = c.key;
+  req.timeout = step->timeout;
+  req.dry_run = c.dry_run;
+  if (with_scope) {
+    std::lock_guard g(mu);
+    req.scope = steps::make_scope(lv.state.record.context, lv.state.record.results, c.item, c.index,
+                                  lv.state.record.execution_id, runner.options().env_allow);
+  }
+  return req;
 }
 
 // Asks the gate about one action attempt and queues its answer as an input. Runs after the
@@ -234,19 +257,10 @@ void Engine::Impl::check_safety(const std::string& execution_id, const Command& 
   const model::RunbookPtr rb = lv->state.runbook;
   const model::Step* step = rb->find(c.step_id);
   if (step == nullptr) return;
-  steps::AttemptRequest req;
-  req.runbook = rb.get();
-  req.step = step;
-  req.execution_id = execution_id;
-  req.attempt = c.attempt;
-  req.idempotency_key = c.key;
-  req.timeout = step->timeout;
-  req.dry_run = c.dry_run;
+  steps::AttemptRequest req = attempt_request(*lv, c, /*with_scope=*/true);
   safety::ActionRequest ask;
   {
     std::lock_guard g(mu);
-    req.scope = steps::make_scope(lv->state.record.context, lv->state.record.results, c.item,
-                                  c.index, execution_id, runner.options().env_allow);
     ask.actor = lv->state.actor;
   }
   ask.execution_id = execution_id;
@@ -301,22 +315,8 @@ void Engine::Impl::launch_attempt(const std::string& execution_id, const Command
     if (it == live.end()) return;
     lv = it->second.get();
   }
-  // The runbook and its steps are immutable and shared: safe to read without the lock.
-  const model::RunbookPtr rb = lv->state.runbook;
-  const model::Step* step = rb->find(c.step_id);
-  steps::AttemptRequest req;
-  req.runbook = rb.get();
-  req.step = step;
-  req.execution_id = execution_id;
-  req.attempt = c.attempt;
-  req.idempotency_key = c.key;
-  req.timeout = step->timeout;
-  req.dry_run = c.dry_run;
-  if (needs_scope(*step)) {
-    std::lock_guard g(mu);
-    req.scope = steps::make_scope(lv->state.record.context, lv->state.record.results, c.item,
-                                  c.index, execution_id, runner.options().env_allow);
-  }
+  const model::Step* step = lv->state.runbook->find(c.step_id);
+  steps::AttemptRequest req = attempt_request(*lv, c, needs_scope(*step));
   Input done;
   done.kind = Input::Kind::AttemptFinished;
   done.key = c.key;
@@ -485,6 +485,8 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
     if (lv.state.finished()) finished_order.push_back(id);
   }
   if (!queued.empty()) release_queued();
+  // wait() does not report a state whose records are not yet committed.
+  in_turn = true;
   lock.unlock();
   if (store != nullptr && !batch.empty()) {
     // Until the records are durable no side effect may start; on a store fault, keep
@@ -507,6 +509,7 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
         // from what the store has, as after a crash.
         if (stopping) {
           lock.lock();
+          in_turn = false;
           return;
         }
       }
@@ -526,6 +529,7 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
   }
   for (const auto& p : effects) perform(p, immediate);
   lock.lock();
+  in_turn = false;
   for (auto& q : immediate) inbox.push_back(std::move(q));
   trim_finished();
   changed.notify_all();
@@ -773,7 +777,7 @@ std::optional<model::Execution> Engine::wait(std::string_view execution_id,
     // Settled: finished, or waiting for a person with nothing queued for it.
     const bool queued = std::any_of(impl_->inbox.begin(), impl_->inbox.end(),
                                     [&](const QueuedInput& q) { return q.execution_id == execution_id; });
-    if (!queued && (model::is_terminal(s) || s == ExecutionStatus::NeedsAttention ||
+    if (!queued && !impl_->in_turn && (model::is_terminal(s) || s == ExecutionStatus::NeedsAttention ||
                     (s == ExecutionStatus::Waiting && st.running.empty())))
       return st.record;
     if (impl_->changed.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;

@@ -52,7 +52,7 @@ struct ActionRequest {
   std::string action;                           // what would run, already redacted
   bool dry_run = false;
   bool approved = false;                        // a person approved this attempt
-  SystemTime at;
+  SystemTime at;                                // when asked; for action_finished, when it ended
 };
 
 struct Decision {

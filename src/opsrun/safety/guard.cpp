@@ -51,7 +51,7 @@ struct Guard::Impl {
   std::map<std::string, std::deque<SystemTime>> rate;   // limit|key -> allowed action times
   std::deque<SystemTime> failures;                      // failed action times, in the window
   std::function<void()> listener;
-  bool last_seen_on = false;
+  std::string last_seen;                                // the stop as last seen (any change counts)
   std::deque<notify::Notification> outbox;
   std::thread notifier;
   std::thread watcher;
@@ -101,8 +101,11 @@ struct Guard::Impl {
       lock.unlock();
       auto st = stop.state();
       lock.lock();
-      if (!st || st->on == last_seen_on) continue;
-      last_seen_on = st->on;
+      // Compared whole: a stop engaged and lifted between two polls still changes it.
+      if (!st) continue;
+      const std::string seen = to_json_text(stop_to_json(*st));
+      if (seen == last_seen) continue;
+      last_seen = seen;
       auto l = listener;
       lock.unlock();
       if (l) l();
@@ -110,11 +113,11 @@ struct Guard::Impl {
     }
   }
 
-  void changed(bool on) {
+  void changed(const StopState& now) {
     std::function<void()> l;
     {
       std::lock_guard g(mu);
-      last_seen_on = on;
+      last_seen = to_json_text(stop_to_json(now));
       l = listener;
     }
     if (l) l();
@@ -186,7 +189,7 @@ struct Guard::Impl {
   }
 
   Decision evaluate(const ActionRequest& req) {
-    const SystemTime now = clock.now();
+    const SystemTime now = req.at;
     const Risk risk = detail::evaluate_risk(policy.risk, req.risk, req.target);
     Decision d;
     d.risk = std::string(to_string(risk));
@@ -240,7 +243,7 @@ std::unique_ptr<Guard> Guard::create(Policy policy, Clock& clock, store::Store* 
   auto impl = std::make_unique<Impl>(std::move(policy), clock, store, recorder, channels);
   std::unique_ptr<Guard> guard(new Guard(std::move(impl)));
   Impl* i = guard->impl_.get();
-  if (auto st = i->stop.state(); st) i->last_seen_on = st->on;
+  if (auto st = i->stop.state(); st) i->last_seen = to_json_text(stop_to_json(*st));
   i->notifier = std::thread([i] { i->notify_loop(); });
   if (store != nullptr) i->watcher = std::thread([i] { i->watch_loop(); });
   return guard;
@@ -298,7 +301,8 @@ Decision Guard::decide(const ActionRequest& req) {
 void Guard::action_finished(const ActionRequest& req, bool ok) {
   const auto& trip = impl_->policy.failure_trip;
   if (ok || !trip.enabled || req.dry_run) return;
-  const SystemTime now = impl_->clock.now();
+  // The attempt's own time, not the clock's: the count does not depend on when we hear of it.
+  const SystemTime now = req.at;
   {
     std::lock_guard g(impl_->mu);
     auto& f = impl_->failures;
@@ -340,7 +344,7 @@ void Guard::set_listener(std::function<void()> on_change) {
 
 Result<StopState> Guard::engage_stop(std::string reason, bool abort_running, std::string actor) {
   auto r = impl_->stop.engage(std::move(reason), abort_running, std::move(actor));
-  if (r) impl_->changed(true);
+  if (r) impl_->changed(*r);
   return r;
 }
 
@@ -351,7 +355,7 @@ Result<StopState> Guard::resume(std::string actor) {
       std::lock_guard g(impl_->mu);
       impl_->failures.clear();
     }
-    impl_->changed(false);
+    impl_->changed(*r);
   }
   return r;
 }

@@ -98,9 +98,13 @@ class Loader {
     double v = 0;
     auto r = std::from_chars(s.data(), s.data() + s.size(), v);
     if (r.ec != std::errc{} || r.ptr != s.data() + s.size() || v < lo || v > hi) {
-      std::ostringstream range;
-      range << lo << " to " << hi;
-      error(n, field, "expected a number from " + range.str() + ", got '" + s + "'");
+      auto text = [](double x) {
+        std::ostringstream o;
+        o.precision(15);
+        o << x;
+        return o.str();
+      };
+      error(n, field, "expected a number from " + text(lo) + " to " + text(hi) + ", got '" + s + "'");
       return false;
     }
     out = v;
