@@ -207,12 +207,13 @@ void Engine::Impl::note_action_result(const Live& lv, const Input& in) {
   const auto& st = lv.state;
   auto it = st.running.find(in.key);
   if (it == st.running.end() || st.record.dry_run || in.outcome.cancelled) return;
-  const model::Step* step = nullptr;
-  if (st.main.name == it->second) step = st.runbook->find(st.main.step_id);
+  const Slot* slot = st.main.name == it->second ? &st.main : nullptr;
   for (const auto& c : st.children)
-    if (c.name == it->second) step = st.runbook->find(c.step_id);
+    if (c.name == it->second) slot = &c;
+  const model::Step* step = slot != nullptr ? st.runbook->find(slot->step_id) : nullptr;
   if (step == nullptr || step->type != model::StepType::Action) return;
-  // A failure that will be retried still counts: it is a failed action all the same.
+  // Only an action's final failure counts, not the attempts its retry policy absorbs.
+  if (!in.outcome.ok && slot->attempt < step->retry.attempts && !st.simulate.contains(step->id)) return;
   safety::ActionRequest r;
   r.execution_id = st.record.execution_id;
   r.runbook_id = st.record.runbook_id;
@@ -555,7 +556,7 @@ void Engine::Impl::run_loop() {
   while (!stopping) {
     turn(lock);
     if (stopping) break;
-    if (!inbox.empty()) continue;
+    if (!inbox.empty() || recheck_gates) continue;
     if (clock.is_simulated()) {
       if (!idle_in_simulation(lock)) wake.wait_for(lock, std::chrono::milliseconds(1));
       continue;
@@ -563,7 +564,7 @@ void Engine::Impl::run_loop() {
     const SystemTime next = timers.empty() ? now_ms() + std::chrono::hours(1) : timers.begin()->first;
     // recover() arms timers from another thread: an earlier deadline also ends the wait.
     wake.wait_until(lock, next, [&] {
-      return stopping || !inbox.empty() || (!timers.empty() && timers.begin()->first < next);
+      return stopping || !inbox.empty() || recheck_gates || (!timers.empty() && timers.begin()->first < next);
     });
   }
 }

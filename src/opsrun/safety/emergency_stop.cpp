@@ -87,8 +87,8 @@ void EmergencyStop::announce_engaged(const StopState& s) {
   n.message = "EMERGENCY STOP engaged by " + s.by + ": " + s.reason +
               (s.abort_running ? " (running executions are aborted)" : "");
   n.details = stop_to_json(s);
-  log::warn(n.message, {{"severity", "P0"}});
   if (notify_) notify_(n);
+  else log::warn(n.message, {{"severity", "P0"}});
 }
 
 Result<StopState> EmergencyStop::engage(std::string reason, bool abort_running, std::string actor) {
@@ -129,8 +129,8 @@ Result<StopState> EmergencyStop::resume(std::string actor) {
   n.severity = notify::Severity::P0;
   n.message = "emergency stop lifted by " + s.resumed_by + " (was: " + s.reason + ")";
   n.details = stop_to_json(s);
-  log::warn(n.message, {{"severity", "P0"}});
   if (notify_) notify_(n);
+  else log::warn(n.message, {{"severity", "P0"}});
   return s;
 }
 
