@@ -258,7 +258,8 @@ void Engine::Impl::check_safety(const std::string& execution_id, const Command& 
   const model::RunbookPtr rb = lv->state.runbook;
   const model::Step* step = rb->find(c.step_id);
   if (step == nullptr) return;
-  steps::AttemptRequest req = attempt_request(*lv, c, /*with_scope=*/true);
+  // The scope copies the context and results: only for steps whose target or action read it.
+  steps::AttemptRequest req = attempt_request(*lv, c, needs_scope(*step) || step->target.has_value());
   safety::ActionRequest ask;
   {
     std::lock_guard g(mu);
