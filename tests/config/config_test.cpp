@@ -77,5 +77,17 @@ TEST(Config, SyntaxErrorHasLine) {
   EXPECT_TRUE(c.error().where.starts_with("z.yaml:"));
 }
 
+TEST(Config, AuditFileSettings) {
+  auto c = load_text("audit:\n  jsonl: /var/log/opsrun/audit.jsonl\n  jsonl_keep: 3\n");
+  ASSERT_TRUE(c) << c.error().describe();
+  EXPECT_EQ(c->audit.jsonl_path, "/var/log/opsrun/audit.jsonl");
+  EXPECT_EQ(c->audit.jsonl_keep, 3);
+  EXPECT_EQ(c->audit.jsonl_max_bytes, 64ULL * 1024 * 1024);
+  auto bad = load_text("audit:\n  jsonl_keep: 0\n", "x.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where, "x.yaml:2:15");
+  EXPECT_NE(bad.error().message.find("audit.jsonl_keep"), std::string::npos) << bad.error().message;
+}
+
 }  // namespace
 }  // namespace opsrun::config

@@ -42,6 +42,17 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// Starts an execution and waits (up to a minute) until it settles.
+inline model::Execution run_to_settle(engine::Engine& engine, const model::RunbookPtr& rb, Json ctx,
+                                      engine::StartOptions options) {
+  auto id = engine.start(rb, std::move(ctx), std::move(options));
+  EXPECT_TRUE(id) << (id ? "" : id.error().describe());
+  if (!id) return {};
+  auto e = engine.wait(*id, Millis(60'000));
+  EXPECT_TRUE(e.has_value()) << "execution did not settle";
+  return e.value_or(model::Execution{});
+}
+
 struct EngineHarness {
   std::unique_ptr<Clock> clock;
   notify::ChannelRegistry channels;
@@ -66,12 +77,7 @@ struct EngineHarness {
 
   model::Execution run(const model::RunbookPtr& rb, Json ctx = JsonObject{},
                        engine::StartOptions options = {}) {
-    auto id = engine->start(rb, std::move(ctx), std::move(options));
-    EXPECT_TRUE(id) << (id ? "" : id.error().describe());
-    if (!id) return {};
-    auto e = engine->wait(*id, Millis(60'000));
-    EXPECT_TRUE(e.has_value()) << "execution did not settle";
-    return e.value_or(model::Execution{});
+    return run_to_settle(*engine, rb, std::move(ctx), std::move(options));
   }
 };
 

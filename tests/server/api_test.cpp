@@ -332,7 +332,7 @@ TEST_F(Api, OpenApiDocumentDescribesEveryRoute) {
   for (const char* path : {"/api/runbooks/execute:", "/api/runbooks:", "/api/runbooks/{id}:", "/api/executions/{id}:",
                            "/api/executions/{id}/events:", "/api/executions/{id}/approve:", "/api/executions/{id}/reject:",
                            "/api/executions/{id}/retry:", "/api/executions/{id}/skip:", "/api/executions/{id}/abort:",
-                           "/api/stats:", "/health:", "/health/ready:", "/health/db:", "/metrics:"})
+                           "/api/stats:", "/api/safety/status:", "/api/safety/emergency-stop:", "/api/audit:", "/api/audit/verify:", "/health:", "/health/ready:", "/health/db:", "/metrics:"})
     EXPECT_NE(doc.body.find(std::string("  ") + path), std::string::npos) << path;
 }
 
@@ -394,6 +394,116 @@ TEST_F(Api, CliClientVerbsUseTheApi) {
   std::tie(rc, out) = client("http://127.0.0.1:1", {"list"}, kViewer);
   EXPECT_EQ(rc, 1) << out;  // nobody there: a clear error, not a crash
   EXPECT_NE(out.find("cannot reach"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace opsrun::testing
+
+namespace opsrun::testing {
+namespace {
+
+// Polls an execution until its status is `want` (bounded).
+std::string status_until(Server& s, const std::string& id, const std::string& want) {
+  std::string status;
+  for (int i = 0; i < 200 && status != want; ++i) {
+    auto e = parse_json(http("GET", s.url("/api/executions/" + id), kViewer).body);
+    if (!e || !e->is_object()) break;
+    status = std::string(e->at("status").as_string());
+    if (status != want) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return status;
+}
+
+TEST_F(Api, EmergencyStopHoldsActionsUntilResumedAndIsAdminOnly) {
+  const std::string stop = R"({"reason":"mass deletion seen"})";
+  EXPECT_EQ(http("POST", server_->url("/api/safety/emergency-stop"), kOperator, stop).status, 403);
+  EXPECT_EQ(http("POST", server_->url("/api/safety/emergency-stop"), "", stop).status, 401);
+  EXPECT_EQ(http("POST", server_->url("/api/safety/emergency-stop"), kAdmin, "{}").status, 422);
+  EXPECT_EQ(http("DELETE", server_->url("/api/safety/emergency-stop"), kAdmin).status, 409);
+  auto engaged = http("POST", server_->url("/api/safety/emergency-stop"), kAdmin, stop);
+  ASSERT_EQ(engaged.status, 200) << engaged.body;
+  EXPECT_TRUE(json(engaged).at("on").as_bool());
+  EXPECT_EQ(json(engaged).at("by").as_string(), "token:bootstrap");
+
+  auto started = http("POST", server_->url("/api/runbooks/execute"), kOperator,
+                      R"({"runbookId":"quick","context":{"word":"hi"}})");
+  ASSERT_EQ(started.status, 202);
+  const std::string id(json(started).at("executionId").as_string());
+  EXPECT_EQ(status_until(*server_, id, "waiting"), "waiting");
+  auto st = json(http("GET", server_->url("/api/safety/status"), kViewer));
+  EXPECT_TRUE(st.at("emergencyStop").at("on").as_bool());
+  EXPECT_EQ(st.at("emergencyStop").at("reason").as_string(), "mass deletion seen");
+
+  EXPECT_EQ(http("DELETE", server_->url("/api/safety/emergency-stop"), kOperator).status, 403);
+  auto resumed = http("DELETE", server_->url("/api/safety/emergency-stop"), kAdmin);
+  ASSERT_EQ(resumed.status, 200) << resumed.body;
+  EXPECT_FALSE(json(resumed).at("on").as_bool());
+  EXPECT_EQ(status_until(*server_, id, "completed"), "completed");
+  // Both were notified as P0 (the log channel).
+  const std::string log = server_->log();
+  EXPECT_NE(log.find("EMERGENCY STOP engaged by token:bootstrap"), std::string::npos) << log;
+  EXPECT_NE(log.find("emergency stop lifted by token:bootstrap"), std::string::npos);
+}
+
+TEST_F(Api, TheStopAndTheResumeAreInTheVerifiedAuditChain) {
+  ASSERT_EQ(http("POST", server_->url("/api/safety/emergency-stop"), kAdmin, R"({"reason":"drill"})").status, 200);
+  ASSERT_EQ(http("DELETE", server_->url("/api/safety/emergency-stop"), kAdmin).status, 200);
+  EXPECT_EQ(http("GET", server_->url("/api/audit")).status, 401);
+  EXPECT_EQ(http("GET", server_->url("/api/audit?limit=0"), kViewer).status, 400);
+  EXPECT_EQ(http("GET", server_->url("/api/audit?cursor=x"), kViewer).status, 400);
+
+  auto page = json(http("GET", server_->url("/api/audit?limit=1"), kViewer));
+  ASSERT_EQ(page.at("records").as_array().size(), 1u);
+  const auto& newest = page.at("records").as_array()[0];
+  EXPECT_EQ(newest.at("kind").as_string(), "resume");
+  ASSERT_GT(page.at("next_cursor").as_int64(), 0) << to_json_text(page);
+  auto older = json(http("GET", server_->url("/api/audit?limit=1&cursor=" +
+                                             std::to_string(page.at("next_cursor").as_int64())), kViewer));
+  ASSERT_EQ(older.at("records").as_array().size(), 1u);
+  EXPECT_EQ(older.at("records").as_array()[0].at("kind").as_string(), "emergency_stop");
+  EXPECT_EQ(older.at("records").as_array()[0].at("reason").as_string(), "drill");
+  EXPECT_EQ(older.at("next_cursor").as_int64(), 0);
+  // The newer record's chain link is the older record's hash.
+  EXPECT_EQ(newest.at("prev_hash"), older.at("records").as_array()[0].at("hash"));
+
+  auto verified = json(http("GET", server_->url("/api/audit/verify"), kViewer));
+  EXPECT_TRUE(verified.at("ok").as_bool()) << to_json_text(verified);
+  EXPECT_EQ(verified.at("records").as_int64(), 2);
+  EXPECT_EQ(verified.at("head").at("hash"), newest.at("hash"));
+}
+
+TEST_F(Api, AServerWithAnInvalidPolicyRefusesToStart) {
+  const fs::path dir = fs::temp_directory_path() / ("opsrun-badpolicy-" + random_hex(6));
+  fs::create_directories(dir);
+  std::ofstream(dir / "opsrun.yaml") << "policies:\n  rate_limits:\n    - {name: x, per: moon, max: 1}\n";
+  const std::string cmd = std::string(OPSRUN_BINARY) + " serve --config " + (dir / "opsrun.yaml").string() +
+                          " --listen 127.0.0.1:0 --data-dir " + (dir / "data").string() + " 2> " +
+                          (dir / "err").string();
+  const int rc = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 2);
+  std::ifstream in(dir / "err");
+  const std::string err((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(err.find("opsrun.yaml:3:22: error: policies.rate_limits[0].per"), std::string::npos) << err;
+  fs::remove_all(dir);
+}
+
+TEST_F(Api, TheAdminTokenAppearsInNoSafetyOutputLogOrStoredState) {
+  // The bootstrap token is a configured secret: a careless operator pastes it in a reason.
+  const std::string body = std::string(R"({"reason":"leaked )") + kAdmin + R"( in a ticket"})";
+  auto engaged = http("POST", server_->url("/api/safety/emergency-stop"), kAdmin, body);
+  ASSERT_EQ(engaged.status, 200);
+  auto status = http("GET", server_->url("/api/safety/status"), kViewer);
+  auto resumed = http("DELETE", server_->url("/api/safety/emergency-stop"), kAdmin);
+  const std::string outputs = engaged.body + status.body + resumed.body + server_->log();
+  EXPECT_EQ(outputs.find(kAdmin), std::string::npos) << outputs;
+  EXPECT_NE(engaged.body.find("leaked *** in a ticket"), std::string::npos) << engaged.body;
+  EXPECT_EQ(server_->stop(), 0);
+  for (const auto& f : fs::recursive_directory_iterator(dir_)) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(bytes.find(kAdmin), std::string::npos) << f.path();
+  }
 }
 
 }  // namespace

@@ -29,6 +29,12 @@ model::Execution drive(engine::Engine& engine, const std::string& id, bool auto_
     auto e = engine.wait(id);
     if (!e) return model::Execution{};
     if (e->status != model::ExecutionStatus::Waiting) return *e;
+    if (!e->attention_reason.empty()) {
+      // Held by the emergency stop: nothing to answer here.
+      std::fprintf(stderr, "step %s is held: %s; after `opsrun resume`, continue with `opsrun run --resume`\n",
+                   e->current_step.c_str(), e->attention_reason.c_str());
+      return *e;
+    }
     bool approved = false;
     if (auto_approve) {
       approved = true;
@@ -45,7 +51,10 @@ model::Execution drive(engine::Engine& engine, const std::string& id, bool auto_
       return *e;
     }
     const char* user = std::getenv("USER");
-    (void)engine.approve(id, approved, std::string("cli:") + (user != nullptr ? user : "unknown"));
+    if (auto r = engine.approve(id, approved, std::string("cli:") + (user != nullptr ? user : "unknown")); !r) {
+      std::fprintf(stderr, "%s\n", r.error().describe().c_str());
+      return *e;
+    }
   }
 }
 

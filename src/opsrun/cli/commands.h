@@ -107,6 +107,17 @@ struct AuditFlags {
 };
 int cmd_audit(const AuditFlags& flags);
 
+// Safety (cmd_safety.cpp): `policy validate`, and the emergency stop on the store.
+int cmd_policy_validate(const std::vector<std::string>& files);
+struct SafetyFlags {
+  std::string verb;                             // emergency-stop | resume | status
+  std::string reason;
+  bool abort_running = false;
+  std::string output = "text";
+  StoreFlags store;
+};
+int cmd_safety(const SafetyFlags& flags);
+
 // Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
 // string) and --ctx-json (an object), the JSON overriding nothing it does not name.
 Result<Json> parse_context(const std::vector<std::string>& pairs, const std::string& json);

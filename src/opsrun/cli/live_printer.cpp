@@ -69,8 +69,12 @@ void LivePrinter::print(const engine::BusEvent& ev) {
     std::fprintf(out_, "  %s✉ %s: %s%s\n", paint(c, kDim), field(ev.payload, "channel").c_str(),
                  one_line(field(ev.payload, "message")).c_str(), paint(c, kReset));
   } else if (ev.name == "execution:waiting") {
-    std::fprintf(out_, "  %s⏸ %s waits for approval: %s%s\n", paint(c, kYellow), ev.step_id.c_str(),
-                 field(ev.payload, "message").c_str(), paint(c, kReset));
+    const bool held = field(ev.payload, "reason") == "emergency_stop";
+    std::fprintf(out_, "  %s⏸ %s %s: %s%s\n", paint(c, kYellow), ev.step_id.c_str(),
+                 held ? "is held" : "waits for approval", field(ev.payload, "message").c_str(), paint(c, kReset));
+  } else if (ev.name == "safety:decision" && field(ev.payload, "decision") == "deny") {
+    std::fprintf(out_, "  %s⛔ %s denied: %s%s\n", paint(c, kRed), ev.step_id.c_str(),
+                 field(ev.payload, "reason").c_str(), paint(c, kReset));
   } else if (ev.name == "execution:needs_attention") {
     std::fprintf(out_, "  %s! needs attention: %s%s\n", paint(c, kYellow),
                  field(ev.payload, "reason").c_str(), paint(c, kReset));

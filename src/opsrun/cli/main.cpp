@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--runbooks", run.runbook_dirs, "directories to find runbook ids in")
       ->capture_default_str();
   add_store_flags(run_cmd, run.store, true);
+  run_cmd->add_option("--policy", run.store.policy, "a safety policy file to apply to this run");
   run_cmd->callback([&] { code = cmd_run(run); });
 
   ExecutionsFlags ex;
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data-dir", serve.data_dir, "SQLite data directory (default ./opsrun-data)");
   serve_cmd->add_option("--store", serve.store_url, "PostgreSQL URL: postgres://user@host:port/db");
   serve_cmd->add_option("--runbooks", serve.runbook_dirs, "runbook directories (default ./runbooks)");
+  serve_cmd->add_option("--policy", serve.policy_file, "safety policy file (default: the config's policies section)");
   serve_cmd->add_option("--grace", serve.grace_seconds, "seconds running steps may finish at shutdown")
       ->capture_default_str();
   serve_cmd->callback([&] { code = opsrun::server::run_daemon(serve); });
@@ -135,6 +137,31 @@ int main(int argc, char** argv) {
     add_client_flags(sub, verb.client);
     sub->callback([&, name] { verb.verb = name; code = cmd_verb(verb); });
   }
+
+  std::vector<std::string> policy_files;
+  auto* policy_cmd = app.add_subcommand("policy", "safety policies");
+  policy_cmd->require_subcommand(1);
+  auto* policy_validate = policy_cmd->add_subcommand("validate", "check policy files; every error at its file:line (exit 0 valid, 2 invalid)");
+  policy_validate->add_option("FILE", policy_files, "policy files, or an opsrun.yaml with a policies section")->required();
+  policy_validate->callback([&] { code = cmd_policy_validate(policy_files); });
+
+  SafetyFlags safety;
+  auto* stop_cmd = app.add_subcommand("emergency-stop", "stop every action of every process sharing the store (audited, P0)");
+  stop_cmd->add_option("--reason", safety.reason, "why; shown to everyone and recorded")->required();
+  stop_cmd->add_flag("--abort-running", safety.abort_running, "end running executions at their next action instead of holding them");
+  add_store_flags(stop_cmd, safety.store, false);
+  stop_cmd->add_option("--output", safety.output, "text or json");
+  stop_cmd->callback([&] { safety.verb = "emergency-stop"; code = cmd_safety(safety); });
+  auto* resume_cmd = app.add_subcommand("resume", "lift the emergency stop; held actions carry on");
+  add_store_flags(resume_cmd, safety.store, false);
+  resume_cmd->add_option("--output", safety.output, "text or json");
+  resume_cmd->callback([&] { safety.verb = "resume"; code = cmd_safety(safety); });
+  auto* safety_cmd = app.add_subcommand("safety", "the safety layer");
+  safety_cmd->require_subcommand(1);
+  auto* safety_status = safety_cmd->add_subcommand("status", "the emergency stop as stored");
+  add_store_flags(safety_status, safety.store, false);
+  safety_status->add_option("--output", safety.output, "text or json");
+  safety_status->callback([&] { safety.verb = "status"; code = cmd_safety(safety); });
 
   std::string token_role = "operator", token_name = "new-token";
   auto* token_cmd = app.add_subcommand("token", "API tokens");

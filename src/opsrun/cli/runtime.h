@@ -5,10 +5,12 @@
 #include <memory>
 #include <string>
 
+#include "opsrun/audit/chained_log.h"
 #include "opsrun/common/clock.h"
 #include "opsrun/common/error.h"
 #include "opsrun/engine/engine.h"
 #include "opsrun/notify/channel.h"
+#include "opsrun/safety/guard.h"
 #include "opsrun/steps/step_runner.h"
 #include "opsrun/store/store.h"
 
@@ -18,6 +20,7 @@ struct StoreFlags {
   std::string data_dir = "./opsrun-data";
   std::string url;                              // --store postgres://...
   bool ephemeral = false;                       // --ephemeral: no store at all
+  std::string policy;                           // --policy: a safety policy file
 };
 
 struct LocalRuntime {
@@ -25,8 +28,12 @@ struct LocalRuntime {
   notify::ChannelRegistry channels;
   std::unique_ptr<steps::StepRunner> runner;
   std::unique_ptr<store::Store> store;          // null when ephemeral
+  std::unique_ptr<audit::ChainedLog> audit_log; // over the store; null when ephemeral
+  // Every action passes it: the store's emergency stop binds local runs too.
+  std::unique_ptr<safety::Guard> guard;
   std::unique_ptr<engine::Engine> engine;
 
+  // An invalid --policy is an InvalidArgument error listing every problem.
   static Result<std::unique_ptr<LocalRuntime>> open(const StoreFlags& flags);
 };
 

@@ -120,8 +120,8 @@ class Loader {
     if (root.IsNull()) return c;
     fields(
         root, "",
-        {"listen", "store", "runbooks", "tokens", "open_endpoints", "limits", "tls", "channels",
-         "policies", "triggers", "schedules", "azure"},
+        {"listen", "store", "runbooks", "tokens", "open_endpoints", "limits", "tls", "audit",
+         "channels", "policies", "triggers", "schedules", "azure"},
         [&](const std::string& k, const YAML::Node& v) {
           if (k == "listen") {
             auto hp = parse_listen(str(v, k));
@@ -192,6 +192,21 @@ class Loader {
               (sk == "cert" ? c.tls.cert : c.tls.key) = str(sv, "tls." + sk);
             });
             if (c.tls.cert.empty() != c.tls.key.empty()) error(v, "tls: set both cert and key");
+          } else if (k == "audit") {
+            fields(v, k, {"jsonl", "jsonl_max_bytes", "jsonl_keep"},
+                   [&](const std::string& sk, const YAML::Node& sv) {
+                     const std::string key = k + "." + sk;
+                     if (sk == "jsonl") c.audit.jsonl_path = str(sv, key);
+                     if (sk == "jsonl_max_bytes") {
+                       c.audit.jsonl_max_bytes = number(sv, key);
+                       if (c.audit.jsonl_max_bytes < 4096) error(sv, key + ": expected at least 4096");
+                     }
+                     if (sk == "jsonl_keep") {
+                       auto n = number(sv, key);
+                       if (n < 1 || n > 1000) error(sv, key + ": expected 1 to 1000");
+                       c.audit.jsonl_keep = static_cast<int>(n);
+                     }
+                   });
           } else if (k == "channels") {
             c.channels = raw(v);
           } else if (k == "policies") {

@@ -42,6 +42,12 @@ struct TlsConfig {
   [[nodiscard]] bool enabled() const { return !cert.empty() && !key.empty(); }
 };
 
+struct AuditConfig {
+  std::string jsonl_path;                       // a JSON-lines copy of the audit log; empty: none
+  std::uint64_t jsonl_max_bytes = 64ULL * 1024 * 1024;
+  int jsonl_keep = 5;                           // rotated files kept
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -51,6 +57,7 @@ struct Config {
   OpenEndpoints open_endpoints;
   Limits limits;
   TlsConfig tls;
+  AuditConfig audit;
   // Owned by later modules: accepted as they are (after ${VAR} expansion), validated there.
   Json channels;
   Json policies;

@@ -91,6 +91,10 @@ void finish(ExecutionState& st, ExecutionStatus status, SystemTime at, std::vect
     out.push_back(std::move(c));
   }
   st.running.clear();
+  st.gates.clear();
+  st.held.clear();
+  st.approved.clear();
+  st.safety_approvals.clear();
   std::vector<std::string> keys;
   for (const auto& [k, due] : st.timers) keys.push_back(k);
   for (const auto& k : keys) cancel_timer(st, out, k);
@@ -107,18 +111,23 @@ void enter(ExecutionState& st, const std::string& step_id, SystemTime at, std::v
 void slot_done(ExecutionState& st, Slot& slot, bool ok, SystemTime at, std::vector<Command>& out,
                const Json& value);
 
-void launch(ExecutionState& st, Slot& slot, SystemTime at, std::vector<Command>& out) {
-  const Step* step = st.runbook->find(slot.step_id);
-  if (slot.attempt == 0) slot.first_start = at;
-  ++slot.attempt;
-  slot.phase = Slot::Phase::Running;
+// Starts the attempt `key` of a slot: the command that runs it.
+// A command about attempt `key` of a slot.
+Command slot_command(Command::Kind kind, const Slot& slot, const std::string& key) {
   Command c;
-  c.kind = Command::Kind::RunAttempt;
-  c.key = attempt_key(st.record.execution_id, slot.name, slot.attempt);
+  c.kind = kind;
+  c.key = key;
   c.step_id = slot.step_id;
   c.attempt = slot.attempt;
   c.item = slot.item;
   c.index = slot.index;
+  return c;
+}
+
+void run_attempt(ExecutionState& st, Slot& slot, const std::string& key, std::vector<Command>& out) {
+  const Step* step = st.runbook->find(slot.step_id);
+  slot.phase = Slot::Phase::Running;
+  Command c = slot_command(Command::Kind::RunAttempt, slot, key);
   c.simulate_failure = st.simulate.contains(slot.step_id);
   // Dry run: checks, decisions and notifications run; actions are described, not performed.
   c.dry_run = st.record.dry_run && step != nullptr && step->type == StepType::Action;
@@ -128,6 +137,29 @@ void launch(ExecutionState& st, Slot& slot, SystemTime at, std::vector<Command>&
   if (slot.index >= 0) p["index"] = slot.index;
   publish(st, out, "step:started", slot.step_id, std::move(p));
   out.push_back(std::move(c));
+}
+
+Command gate_command(const ExecutionState& st, const Slot& slot, const std::string& key) {
+  Command c = slot_command(Command::Kind::CheckSafety, slot, key);
+  c.dry_run = st.record.dry_run;
+  c.approved = st.approved.contains(key);
+  return c;
+}
+
+void launch(ExecutionState& st, Slot& slot, SystemTime at, std::vector<Command>& out) {
+  const Step* step = st.runbook->find(slot.step_id);
+  if (slot.attempt == 0) slot.first_start = at;
+  ++slot.attempt;
+  const std::string key = attempt_key(st.record.execution_id, slot.name, slot.attempt);
+  // Every attempt of an action passes the safety gate first: the shell asks it and feeds
+  // the answer back as a SafetyDecision input (recorded, so a replay needs no gate).
+  if (st.gated && step != nullptr && step->type == StepType::Action && !st.simulate.contains(slot.step_id)) {
+    slot.phase = Slot::Phase::Gated;
+    st.gates[key] = slot.name;
+    out.push_back(gate_command(st, slot, key));
+    return;
+  }
+  run_attempt(st, slot, key, out);
 }
 
 // Starts one child slot (a parallel branch or a loop item) of the current group step.
@@ -192,6 +224,10 @@ void transition(ExecutionState& st, const Step& step, bool ok, SystemTime at,
     next = ok ? step.on_success : step.on_failure;
   }
   if (next.empty()) {
+    if (!ok && !st.blocked_reason.empty()) {
+      finish(st, ExecutionStatus::Blocked, at, out, st.blocked_reason);
+      return;
+    }
     finish(st, ok ? ExecutionStatus::Completed : ExecutionStatus::Failed, at, out);
     return;
   }
@@ -287,6 +323,12 @@ void enter(ExecutionState& st, const std::string& step_id, SystemTime at, std::v
   st.next_item = 0;
   st.ok_children = st.failed_children = 0;
   st.stop_launching = false;
+  // No slot of the previous step is alive any more: its gates go with it.
+  st.gates.clear();
+  st.held.clear();
+  st.approved.clear();
+  st.safety_approvals.clear();
+  st.blocked_reason.clear();
   if (step == nullptr) {  // validation prevents this; a definition changed under a replay could not
     add_error(st, step_id, "unknown step", at);
     finish(st, ExecutionStatus::Failed, at, out, "unknown step '" + step_id + "'");
@@ -483,6 +525,8 @@ void on_start(ExecutionState& st, const Input& in, std::vector<Command>& out) {
   rec.status = ExecutionStatus::Running;
   rec.start_time = in.at;
   rec.dry_run = in.dry_run;
+  st.gated = in.gated;
+  st.actor = in.actor;
   rec.context = st.runbook->context.is_object() ? st.runbook->context : Json(JsonObject{});
   if (in.context.is_object())
     for (const auto& kv : in.context.as_object()) rec.context.as_object()[kv.key()] = kv.value();
@@ -512,6 +556,120 @@ void on_operator(ExecutionState& st, const Input& in, std::vector<Command>& out)
   slot_done(st, *slot, true, in.at, out, Json());
 }
 
+// Waiting while the emergency stop holds an action or a person is asked; else running.
+void refresh_waiting(ExecutionState& st, const std::string& hold_reason = {}) {
+  if (st.finished() || st.record.status == ExecutionStatus::NeedsAttention) return;
+  const Step* main = st.runbook->find(st.main.step_id);
+  const bool approval_step = main != nullptr && main->type == StepType::Approval &&
+                             st.main.phase == Slot::Phase::Waiting;
+  if (!st.held.empty()) {
+    st.record.status = ExecutionStatus::Waiting;
+    if (!hold_reason.empty()) st.record.attention_reason = hold_reason;
+    return;
+  }
+  st.record.attention_reason.clear();
+  st.record.status = approval_step || !st.safety_approvals.empty() ? ExecutionStatus::Waiting
+                                                                   : ExecutionStatus::Running;
+}
+
+// A denied (or rejected) action: the step fails with the reason in its result, and takes
+// on_failure; without one the execution ends `blocked`.
+void safety_fail(ExecutionState& st, Slot& slot, const std::string& reason, const Json& details,
+                 SystemTime at, std::vector<Command>& out) {
+  AttemptOutcome o;
+  o.ok = false;
+  o.error = reason;
+  JsonObject safety = details.is_object() ? details.as_object() : JsonObject{};
+  safety["decision"] = "deny";
+  safety["reason"] = reason;
+  o.result = JsonObject{{"safety", safety}};
+  record_result(st, slot, o, at);
+  add_error(st, slot.step_id, reason, at);
+  add_history(st, slot, HistoryStatus::Failure, at, st.record.results.as_object()[slot.step_id], reason);
+  JsonObject p;
+  p["attempt"] = slot.attempt;
+  p["error"] = reason;
+  p["safety"] = true;
+  if (slot.index >= 0) p["index"] = slot.index;
+  publish(st, out, "step:failed", slot.step_id, std::move(p));
+  st.blocked_reason = reason;
+  slot_done(st, slot, false, at, out, Json());
+}
+
+void on_safety_decision(ExecutionState& st, const Input& in, std::vector<Command>& out) {
+  auto it = st.gates.find(in.key);
+  if (it == st.gates.end()) return;  // the slot is gone (cancelled, fail_fast): nothing to do
+  Slot* slot = find_slot(st, it->second);
+  if (slot == nullptr || slot->phase != Slot::Phase::Gated) {
+    st.gates.erase(it);
+    st.held.erase(in.key);
+    return;
+  }
+  JsonObject p = in.details.is_object() ? in.details.as_object() : JsonObject{};
+  p["decision"] = in.decision;
+  p["reason"] = in.reason;
+  p["attempt"] = slot->attempt;
+  if (slot->index >= 0) p["index"] = slot->index;
+  if (in.decision == "hold") {
+    // The emergency stop: the gate stays, and is asked again when the stop is lifted.
+    if (st.held.insert(in.key).second) {
+      publish(st, out, "safety:decision", slot->step_id, p);
+      publish(st, out, "execution:waiting", slot->step_id,
+              JsonObject{{"reason", "emergency_stop"}, {"message", in.reason}});
+    }
+    refresh_waiting(st, in.reason);
+    return;
+  }
+  const std::string key = in.key;
+  st.gates.erase(it);
+  st.held.erase(key);
+  st.approved.erase(key);
+  publish(st, out, "safety:decision", slot->step_id, p);
+  if (in.decision == "allow") {
+    refresh_waiting(st);
+    run_attempt(st, *slot, key, out);
+  } else if (in.decision == "needs_approval") {
+    slot->phase = Slot::Phase::Waiting;
+    st.safety_approvals.emplace_back(key, slot->name);
+    refresh_waiting(st);
+    publish(st, out, "execution:waiting", slot->step_id,
+            JsonObject{{"reason", "approval"}, {"message", in.reason}, {"safety", true}});
+  } else if (in.decision == "abort") {
+    const std::string why = "aborted by the emergency stop: " + in.reason;
+    add_error(st, slot->step_id, why, in.at);
+    finish(st, ExecutionStatus::Cancelled, in.at, out, why);
+  } else {  // deny, or anything this version does not know: never run it
+    refresh_waiting(st);
+    safety_fail(st, *slot, "denied by safety policy: " + in.reason, in.details, in.at, out);
+  }
+}
+
+// approve/reject of an action the safety layer asked a person about (oldest first).
+void on_safety_approval(ExecutionState& st, const Input& in, std::vector<Command>& out) {
+  auto [key, slot_name] = st.safety_approvals.front();
+  st.safety_approvals.erase(st.safety_approvals.begin());
+  Slot* slot = find_slot(st, slot_name);
+  if (slot == nullptr || slot->phase != Slot::Phase::Waiting) {
+    refresh_waiting(st);
+    return;
+  }
+  JsonObject r{{"approved", in.approved}, {"by", in.actor}};
+  if (!in.reason.empty()) r["comment"] = in.reason;
+  publish(st, out, in.approved ? "safety:approved" : "safety:rejected", slot->step_id, r);
+  refresh_waiting(st);
+  if (in.approved) {
+    // Asked again, as approved: the emergency stop and the rate limits still apply.
+    slot->phase = Slot::Phase::Gated;
+    st.gates[key] = slot->name;
+    st.approved.insert(key);
+    out.push_back(gate_command(st, *slot, key));
+    return;
+  }
+  safety_fail(st, *slot, "approval rejected by " + (in.actor.empty() ? std::string("operator") : in.actor) +
+                             (in.reason.empty() ? "" : ": " + in.reason),
+              JsonObject{{"rule", "approval"}}, in.at, out);
+}
+
 }  // namespace
 
 std::string attempt_key(std::string_view execution_id, std::string_view slot, int attempt) {
@@ -526,6 +684,20 @@ ExecutionState make_state(model::RunbookPtr runbook, std::string execution_id) {
   st.record.status = ExecutionStatus::Pending;
   st.runbook = std::move(runbook);
   return st;
+}
+
+Command safety_check_command(const ExecutionState& st, const std::string& key) {
+  const std::string& slot_name = st.gates.at(key);
+  const Slot* slot = st.main.name == slot_name ? &st.main : nullptr;
+  for (const auto& child : st.children)
+    if (child.name == slot_name) slot = &child;
+  if (slot == nullptr) {
+    Command c;
+    c.kind = Command::Kind::CheckSafety;
+    c.key = key;
+    return c;
+  }
+  return gate_command(st, *slot, key);
 }
 
 Millis retry_delay(const model::RetryPolicy& policy, int next_attempt, std::string_view key) {
@@ -561,6 +733,10 @@ void apply(ExecutionState& st, const Input& in, std::vector<Command>& out) {
       finish(st, ExecutionStatus::Cancelled, in.at, out, in.reason);
       return;
     case Input::Kind::Approval: {
+      if (!st.safety_approvals.empty()) {
+        on_safety_approval(st, in, out);
+        return;
+      }
       const Step* step = st.runbook->find(st.main.step_id);
       if (step == nullptr || step->type != StepType::Approval || st.main.phase != Slot::Phase::Waiting)
         return;
@@ -580,6 +756,9 @@ void apply(ExecutionState& st, const Input& in, std::vector<Command>& out) {
     }
     case Input::Kind::Operator:
       on_operator(st, in, out);
+      return;
+    case Input::Kind::SafetyDecision:
+      on_safety_decision(st, in, out);
       return;
     case Input::Kind::Interrupted: {
       auto it = st.running.find(in.key);

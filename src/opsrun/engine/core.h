@@ -40,6 +40,7 @@ struct Input {
     Approval,         // approved, actor, reason
     Operator,         // action, actor
     Interrupted,      // key: an attempt started before a crash and never finished
+    SafetyDecision,   // key, decision, reason, details: the safety gate's answer
   };
   Kind kind = Kind::Start;
   SystemTime at;
@@ -52,6 +53,9 @@ struct Input {
   OperatorAction action = OperatorAction::Retry;
   std::string actor;
   std::string reason;
+  bool gated = false;           // Start: action attempts pass the safety gate
+  std::string decision;         // SafetyDecision: allow | deny | needs_approval | hold | abort
+  Json details;                 // SafetyDecision: {rule, risk}
 };
 
 std::string_view to_string(Input::Kind k);
@@ -65,6 +69,7 @@ struct Command {
     CancelTimer,    // key
     CancelAttempt,  // key
     Publish,        // event, step_id, payload
+    CheckSafety,    // key, step_id, attempt, item, index, dry_run, approved: ask the gate
   };
   Kind kind = Kind::RunAttempt;
   std::string key;
@@ -77,11 +82,12 @@ struct Command {
   SystemTime due;
   std::string event;
   Json payload;
+  bool approved = false;        // CheckSafety: a person approved this attempt
 };
 
 // One running instance of a step: the current top-level step, a parallel branch or a loop item.
 struct Slot {
-  enum class Phase { Idle, Running, Backoff, Waiting, Done };
+  enum class Phase { Idle, Running, Backoff, Waiting, Gated, Done };
   std::string name;             // "step", "step/branch" or "step#index": unique per execution
   std::string step_id;
   Json item;
@@ -108,6 +114,14 @@ struct ExecutionState {
   std::map<std::string, std::string> running;   // attempt key -> slot name
   std::string attention_slot;                   // slot waiting for an operator
   int generation = 0;                           // bumped on every step entered
+  // The safety gate (docs/safety.md): action attempts wait in `gates` for a decision.
+  bool gated = false;
+  std::string actor;                            // who started the execution
+  std::map<std::string, std::string> gates;     // attempt key -> slot, awaiting a decision
+  std::set<std::string> held;                   // gates held by the emergency stop
+  std::set<std::string> approved;               // gates a person approved
+  std::vector<std::pair<std::string, std::string>> safety_approvals;  // key, slot: asking a person
+  std::string blocked_reason;                   // a denial with no on_failure ends `blocked`
 
   [[nodiscard]] bool finished() const { return model::is_terminal(record.status); }
 };
@@ -120,6 +134,10 @@ ExecutionState make_state(model::RunbookPtr runbook, std::string execution_id);
 
 // Applies one input; appends the commands to perform to `out`.
 void apply(ExecutionState& state, const Input& input, std::vector<Command>& out);
+
+// The command that asks the gate (again) about a gated attempt: after recovery, or when
+// the emergency stop is lifted.
+Command safety_check_command(const ExecutionState& st, const std::string& key);
 
 // Backoff before attempt `next_attempt` (2-based) of a step; deterministic per key (the
 // jitter comes from a hash of the key, so a replay computes the same delay).

@@ -13,6 +13,7 @@ constexpr std::pair<Input::Kind, std::string_view> kKinds[] = {
     {Input::Kind::Approval, "approval"},
     {Input::Kind::Operator, "operator"},
     {Input::Kind::Interrupted, "interrupted"},
+    {Input::Kind::SafetyDecision, "safety_decision"},
 };
 
 std::string_view action_name(OperatorAction a) {
@@ -48,6 +49,8 @@ Json input_to_json(const Input& in) {
     case Input::Kind::Start: {
       o["context"] = in.context;
       if (in.dry_run) o["dry_run"] = true;
+      if (in.gated) o["gated"] = true;
+      if (!in.actor.empty()) o["actor"] = in.actor;
       if (!in.simulate.empty()) {
         JsonArray a;
         for (const auto& s : in.simulate) a.emplace_back(s);
@@ -80,6 +83,12 @@ Json input_to_json(const Input& in) {
       if (in.kind == Input::Kind::Approval) o["approved"] = in.approved;
       if (in.kind == Input::Kind::Operator) o["action"] = action_name(in.action);
       break;
+    case Input::Kind::SafetyDecision:
+      o["key"] = in.key;
+      o["decision"] = in.decision;
+      o["reason"] = in.reason;
+      if (!in.details.is_null()) o["details"] = in.details;
+      break;
   }
   return o;
 }
@@ -102,6 +111,7 @@ Result<Input> input_from_json(std::string_view type, const Json& data) {
     case Input::Kind::Start:
       if (const Json* c = o.if_contains("context")) in.context = *c;
       in.dry_run = flag(o, "dry_run");
+      in.gated = flag(o, "gated");
       if (const Json* s = o.if_contains("simulate"); s != nullptr && s->is_array())
         for (const auto& v : s->get_array())
           if (v.is_string()) in.simulate.emplace_back(v.get_string());
@@ -120,6 +130,10 @@ Result<Input> input_from_json(std::string_view type, const Json& data) {
     }
     case Input::Kind::Approval:
       in.approved = flag(o, "approved");
+      break;
+    case Input::Kind::SafetyDecision:
+      in.decision = str(o, "decision");
+      if (const Json* v = o.if_contains("details")) in.details = *v;
       break;
     case Input::Kind::Operator: {
       const std::string a = str(o, "action");

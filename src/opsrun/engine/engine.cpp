@@ -14,6 +14,8 @@
 #include "opsrun/engine/recovery.h"
 #include "opsrun/engine/worker_pool.h"
 #include "opsrun/model/runbook_yaml.h"
+#include "opsrun/model/template.h"
+#include "opsrun/safety/gate.h"
 #include "opsrun/steps/step_runner.h"
 #include "opsrun/store/store.h"
 
@@ -104,6 +106,33 @@ struct Engine::Impl {
   bool stopping = false;
   std::thread loop_thread;
   bool store_failing = false;
+  bool in_turn = false;                         // a turn's records are being committed/performed
+  bool recheck_gates = false;                   // the emergency stop changed: ask held gates again
+  // Executions over their runbook's concurrency limit, by runbook, oldest first (memory only).
+  std::map<std::string, std::deque<QueuedInput>> queued;
+
+  // Executions of a runbook admitted and not finished (the queued ones are not counted).
+  int active_of(const std::string& runbook_id) const {
+    std::set<std::string> waiting;
+    if (auto q = queued.find(runbook_id); q != queued.end())
+      for (const auto& in : q->second) waiting.insert(in.execution_id);
+    int n = 0;
+    for (const auto& [id, lv] : live)
+      if (lv->state.record.runbook_id == runbook_id && !lv->state.finished() && !waiting.contains(id)) ++n;
+    return n;
+  }
+  // Starts queued executions of runbooks that have room again (under the lock).
+  void release_queued() {
+    if (options.gate == nullptr) return;
+    for (auto& [runbook_id, q] : queued) {
+      while (!q.empty() && options.gate->admit(runbook_id, active_of(runbook_id)).admit) {
+        inbox.push_back(std::move(q.front()));
+        q.pop_front();
+      }
+    }
+  }
+  std::vector<safety::ActionRequest> action_results;  // for the failure-rate trip, after commit
+  std::vector<bool> action_ok;
 
   // ---- producers (any thread) ---------------------------------------------------------
   void push(std::string execution_id, Input in) {
@@ -123,6 +152,10 @@ struct Engine::Impl {
   void perform(const Pending& p, std::vector<QueuedInput>& immediate);
   void launch_attempt(const std::string& execution_id, const Command& c,
                       std::vector<QueuedInput>& immediate);
+  void check_safety(const std::string& execution_id, const Command& c,
+                    std::vector<QueuedInput>& immediate);
+  void note_action_result(const Live& lv, const Input& in);
+  steps::AttemptRequest attempt_request(const Live& lv, const Command& c, bool with_scope);
   void remove_timer(const std::string& execution_id, const std::string& key);
   void trim_finished();
 };
@@ -144,6 +177,7 @@ void Engine::Impl::apply_input(Live& lv, const Input& in, store::Batch& batch,
   if (lv.state.finished()) return;
   const auto before_status = lv.state.record.status;
   const auto before_step = lv.state.record.current_step;
+  if (options.gate != nullptr && in.kind == Input::Kind::AttemptFinished) note_action_result(lv, in);
   std::vector<Command> cmds;
   apply(lv.state, in, cmds);
   Json data = store != nullptr ? input_to_json(in) : Json();
@@ -169,6 +203,103 @@ void Engine::Impl::apply_input(Live& lv, const Input& in, store::Batch& batch,
     lv.dirty = true;
 }
 
+// Called under the lock; the gate hears of it after the turn's commit.
+void Engine::Impl::note_action_result(const Live& lv, const Input& in) {
+  const auto& st = lv.state;
+  auto it = st.running.find(in.key);
+  if (it == st.running.end() || st.record.dry_run || in.outcome.cancelled) return;
+  const Slot* slot = st.main.name == it->second ? &st.main : nullptr;
+  for (const auto& c : st.children)
+    if (c.name == it->second) slot = &c;
+  const model::Step* step = slot != nullptr ? st.runbook->find(slot->step_id) : nullptr;
+  if (step == nullptr || step->type != model::StepType::Action) return;
+  // Only an action's final failure counts, not the attempts its retry policy absorbs.
+  if (!in.outcome.ok && slot->attempt < step->retry.attempts && !st.simulate.contains(step->id)) return;
+  safety::ActionRequest r;
+  r.execution_id = st.record.execution_id;
+  r.runbook_id = st.record.runbook_id;
+  r.step_id = step->id;
+  r.attempt_key = in.key;
+  r.at = in.at;
+  action_results.push_back(std::move(r));
+  action_ok.push_back(in.outcome.ok);
+}
+
+// What an executor (or describe()) gets for an attempt. The runbook and its steps are
+// immutable and shared: safe to read without the lock; the context is not.
+steps::AttemptRequest Engine::Impl::attempt_request(const Live& lv, const Command& c, bool with_scope) {
+  const model::Step* step = lv.state.runbook->find(c.step_id);
+  steps::AttemptRequest req;
+  req.runbook = lv.state.runbook.get();
+  req.step = step;
+  req.execution_id = lv.state.record.execution_id;
+  req.attempt = c.attempt;
+  req.idempotency_key = c.key;
+  req.timeout = step->timeout;
+  req.dry_run = c.dry_run;
+  if (with_scope) {
+    std::lock_guard g(mu);
+    req.scope = steps::make_scope(lv.state.record.context, lv.state.record.results, c.item, c.index,
+                                  lv.state.record.execution_id, runner.options().env_allow);
+  }
+  return req;
+}
+
+// Asks the gate about one action attempt and queues its answer as an input. Runs after the
+// turn's commit, without the lock (the gate audits durably, which takes time).
+void Engine::Impl::check_safety(const std::string& execution_id, const Command& c,
+                                std::vector<QueuedInput>& immediate) {
+  Live* lv = nullptr;
+  {
+    std::lock_guard g(mu);
+    auto it = live.find(execution_id);
+    if (it == live.end() || it->second->state.finished()) return;
+    lv = it->second.get();
+  }
+  const model::RunbookPtr rb = lv->state.runbook;
+  const model::Step* step = rb->find(c.step_id);
+  if (step == nullptr) return;
+  // The scope copies the context and results: only for steps whose target or action read it.
+  steps::AttemptRequest req = attempt_request(*lv, c, needs_scope(*step) || step->target.has_value());
+  safety::ActionRequest ask;
+  {
+    std::lock_guard g(mu);
+    ask.actor = lv->state.actor;
+  }
+  ask.execution_id = execution_id;
+  ask.runbook_id = rb->id;
+  ask.step_id = step->id;
+  ask.attempt_key = c.key;
+  ask.risk = step->risk;
+  ask.dry_run = c.dry_run;
+  ask.approved = c.approved;
+  ask.at = now_ms();
+  ask.action = to_json_text(runner.describe(req));
+  if (step->target) {
+    auto render = [&](const std::string& text) {
+      auto r = model::render_template(text, req.scope);
+      return r ? *r : text;
+    };
+    safety::ResolvedTarget t;
+    t.name = render(step->target->name);
+    t.target_class = render(step->target->target_class);
+    for (const auto& [k, v] : step->target->labels) t.labels[k] = render(v);
+    for (const auto& [k, v] : step->target->metadata) t.metadata[k] = render(v);
+    ask.target = std::move(t);
+  }
+  const safety::Decision d = options.gate->decide(ask);
+  Input in;
+  in.kind = Input::Kind::SafetyDecision;
+  in.at = now_ms();
+  in.key = c.key;
+  in.decision = std::string(safety::to_string(d.verdict));
+  in.reason = d.reason;
+  JsonObject details{{"rule", d.rule}, {"risk", d.risk}};
+  if (ask.target) details["target"] = ask.target->name;
+  in.details = std::move(details);
+  immediate.push_back({execution_id, std::move(in)});
+}
+
 void Engine::Impl::remove_timer(const std::string& execution_id, const std::string& key) {
   for (auto it = timers.begin(); it != timers.end(); ++it) {
     if (it->second.execution_id == execution_id && it->second.key == key) {
@@ -187,22 +318,8 @@ void Engine::Impl::launch_attempt(const std::string& execution_id, const Command
     if (it == live.end()) return;
     lv = it->second.get();
   }
-  // The runbook and its steps are immutable and shared: safe to read without the lock.
-  const model::RunbookPtr rb = lv->state.runbook;
-  const model::Step* step = rb->find(c.step_id);
-  steps::AttemptRequest req;
-  req.runbook = rb.get();
-  req.step = step;
-  req.execution_id = execution_id;
-  req.attempt = c.attempt;
-  req.idempotency_key = c.key;
-  req.timeout = step->timeout;
-  req.dry_run = c.dry_run;
-  if (needs_scope(*step)) {
-    std::lock_guard g(mu);
-    req.scope = steps::make_scope(lv->state.record.context, lv->state.record.results, c.item,
-                                  c.index, execution_id, runner.options().env_allow);
-  }
+  const model::Step* step = lv->state.runbook->find(c.step_id);
+  steps::AttemptRequest req = attempt_request(*lv, c, needs_scope(*step));
   Input done;
   done.kind = Input::Kind::AttemptFinished;
   done.key = c.key;
@@ -264,6 +381,22 @@ void Engine::Impl::perform(const Pending& p, std::vector<QueuedInput>& immediate
     case Command::Kind::RunAttempt:
       launch_attempt(p.execution_id, c, immediate);
       return;
+    case Command::Kind::CheckSafety: {
+      if (options.gate != nullptr) {
+        check_safety(p.execution_id, c, immediate);
+        return;
+      }
+      // Recovered by a process without a gate: it must not decide; the action waits until
+      // a process with one picks the execution up.
+      Input in;
+      in.kind = Input::Kind::SafetyDecision;
+      in.at = now_ms();
+      in.key = c.key;
+      in.decision = "hold";
+      in.reason = "this process has no safety gate";
+      immediate.push_back({p.execution_id, std::move(in)});
+      return;
+    }
     case Command::Kind::StartTimer: {
       {
         std::lock_guard g(mu);
@@ -328,10 +461,17 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
     in.at = now;
     work.push_back({t.execution_id, std::move(in)});
   }
-  if (work.empty()) return;
+  std::vector<Pending> effects;
+  if (recheck_gates) {
+    // The emergency stop changed: every held action is asked about again.
+    recheck_gates = false;
+    for (const auto& [id, lv] : live)
+      if (!lv->state.finished())
+        for (const auto& key : lv->state.held) effects.push_back({id, safety_check_command(lv->state, key)});
+  }
+  if (work.empty() && effects.empty()) return;
 
   store::Batch batch;
-  std::vector<Pending> effects;
   std::set<std::string> touched;
   for (auto& q : work) {
     auto it = live.find(q.execution_id);
@@ -347,6 +487,9 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
     }
     if (lv.state.finished()) finished_order.push_back(id);
   }
+  if (!queued.empty()) release_queued();
+  // wait() does not report a state whose records are not yet committed.
+  in_turn = true;
   lock.unlock();
   if (store != nullptr && !batch.empty()) {
     // Until the records are durable no side effect may start; on a store fault, keep
@@ -369,6 +512,7 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
         // from what the store has, as after a crash.
         if (stopping) {
           lock.lock();
+          in_turn = false;
           return;
         }
       }
@@ -376,10 +520,21 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
     }
   }
   std::vector<QueuedInput> immediate;
+  if (options.gate != nullptr) {
+    std::vector<safety::ActionRequest> results;
+    std::vector<bool> oks;
+    {
+      std::lock_guard g(mu);
+      results.swap(action_results);
+      oks.swap(action_ok);
+    }
+    for (std::size_t i = 0; i < results.size(); ++i) options.gate->action_finished(results[i], oks[i]);
+  }
   for (const auto& p : effects) perform(p, immediate);
   lock.lock();
   for (const auto& id : touched)
     if (auto it = live.find(id); it != live.end()) it->second->durable_seq = it->second->seq;
+  in_turn = false;
   for (auto& q : immediate) inbox.push_back(std::move(q));
   trim_finished();
   changed.notify_all();
@@ -405,7 +560,7 @@ void Engine::Impl::run_loop() {
   while (!stopping) {
     turn(lock);
     if (stopping) break;
-    if (!inbox.empty()) continue;
+    if (!inbox.empty() || recheck_gates) continue;
     if (clock.is_simulated()) {
       if (!idle_in_simulation(lock)) wake.wait_for(lock, std::chrono::milliseconds(1));
       continue;
@@ -413,7 +568,7 @@ void Engine::Impl::run_loop() {
     const SystemTime next = timers.empty() ? now_ms() + std::chrono::hours(1) : timers.begin()->first;
     // recover() arms timers from another thread: an earlier deadline also ends the wait.
     wake.wait_until(lock, next, [&] {
-      return stopping || !inbox.empty() || (!timers.empty() && timers.begin()->first < next);
+      return stopping || !inbox.empty() || recheck_gates || (!timers.empty() && timers.begin()->first < next);
     });
   }
 }
@@ -429,6 +584,15 @@ std::unique_ptr<Engine> Engine::create(Clock& clock, steps::StepRunner& runner,
   auto impl = std::make_unique<Impl>(clock, runner, store, options);
   std::unique_ptr<Engine> engine(new Engine(std::move(impl)));
   Impl* i = engine->impl_.get();
+  if (i->options.gate != nullptr) {
+    i->options.gate->set_listener([i] {
+      {
+        std::lock_guard g(i->mu);
+        i->recheck_gates = true;
+      }
+      i->wake.notify_one();
+    });
+  }
   i->loop_thread = std::thread([i] { i->run_loop(); });
   return engine;
 }
@@ -481,22 +645,35 @@ Result<std::string> Engine::start(model::RunbookPtr rb, Json context, StartOptio
       return fail(ErrorCode::InvalidArgument, "--simulate-failure names unknown step '" + s + "'");
   const SystemTime now = impl_->now_ms();
   std::string id = options.execution_id.empty() ? new_execution_id(now) : options.execution_id;
-  {
-    std::lock_guard g(impl_->mu);
-    if (impl_->stopping) return fail(ErrorCode::Unavailable, "engine is shutting down");
-    if (impl_->live.contains(id)) return fail(ErrorCode::AlreadyExists, "execution " + id + " exists");
-    auto lv = std::make_unique<Live>();
-    lv->state = make_state(rb, id);
-    lv->state.record.start_time = now;
-    impl_->live.emplace(id, std::move(lv));
-  }
+  safety::Gate* gate = impl_->options.gate;
   Input in;
   in.kind = Input::Kind::Start;
   in.at = now;
   in.context = context.is_null() ? Json(JsonObject{}) : std::move(context);
-  in.dry_run = options.dry_run;
+  in.dry_run = options.dry_run || (gate != nullptr && gate->forced_dry_run(rb->id));
   in.simulate = std::move(options.simulate_failures);
   in.actor = std::move(options.actor);
+  in.gated = gate != nullptr;
+  {
+    std::lock_guard g(impl_->mu);
+    if (impl_->stopping) return fail(ErrorCode::Unavailable, "engine is shutting down");
+    if (impl_->live.contains(id)) return fail(ErrorCode::AlreadyExists, "execution " + id + " exists");
+    bool queue = false;
+    if (gate != nullptr) {
+      const safety::Admission a = gate->admit(rb->id, impl_->active_of(rb->id));
+      if (!a.admit && !a.queue) return fail(ErrorCode::Unavailable, a.reason + "; try again later");
+      queue = !a.admit;
+    }
+    auto lv = std::make_unique<Live>();
+    lv->state = make_state(rb, id);
+    lv->state.record.start_time = now;
+    impl_->live.emplace(id, std::move(lv));
+    if (queue) {
+      // Over the runbook's concurrency limit: starts when one of its executions ends.
+      impl_->queued[rb->id].push_back({id, std::move(in)});
+      return id;
+    }
+  }
   impl_->push(id, std::move(in));
   return id;
 }
@@ -579,7 +756,7 @@ Result<void> Engine::approve(std::string_view execution_id, bool approved, std::
     const auto& st = impl_->live.find(execution_id)->second->state;
     const model::Step* step = st.runbook->find(st.main.step_id);
     if (st.record.status != ExecutionStatus::Waiting || step == nullptr ||
-        step->type != model::StepType::Approval)
+        (step->type != model::StepType::Approval && st.safety_approvals.empty()))
       return fail(ErrorCode::Conflict, "execution " + std::string(execution_id) + " is not waiting for an approval");
   }
   Input in;
@@ -621,7 +798,7 @@ std::optional<model::Execution> Engine::wait(std::string_view execution_id,
     // Settled: finished, or waiting for a person with nothing queued for it.
     const bool queued = std::any_of(impl_->inbox.begin(), impl_->inbox.end(),
                                     [&](const QueuedInput& q) { return q.execution_id == execution_id; });
-    if (!queued && (model::is_terminal(s) || s == ExecutionStatus::NeedsAttention ||
+    if (!queued && !impl_->in_turn && (model::is_terminal(s) || s == ExecutionStatus::NeedsAttention ||
                     (s == ExecutionStatus::Waiting && st.running.empty())))
       return st.record;
     if (impl_->changed.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
@@ -653,6 +830,7 @@ void Engine::stop(Millis grace) {
   }
   impl_->wake.notify_all();
   if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
+  if (impl_->options.gate != nullptr) impl_->options.gate->set_listener({});
   impl_->pool.stop();
   impl_->changed.notify_all();
 }
@@ -715,6 +893,9 @@ Result<RecoveryReport> Engine::recover() {
         effects.push_back({row.execution_id, std::move(c)});
         if (began) ++report.relaunched_attempts;
       }
+      // Actions waiting for a safety decision (or held by the emergency stop) ask again.
+      for (const auto& [key, slot] : ref.state.gates)
+        effects.push_back({row.execution_id, safety_check_command(ref.state, key)});
       // Waits, back-offs and approval deadlines carry on with their remaining time.
       for (const auto& [key, due] : ref.state.timers) {
         Command c;

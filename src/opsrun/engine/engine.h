@@ -24,6 +24,9 @@ class StepRunner;
 namespace opsrun::store {
 class Store;
 }
+namespace opsrun::safety {
+class Gate;
+}
 
 namespace opsrun::engine {
 
@@ -34,6 +37,9 @@ struct EngineOptions {
   // queued, jump the clock to the next deadline (tests run instantly). Off for tests that
   // must act between deadlines (approvals).
   bool auto_advance_simulated_clock = true;
+  // The safety layer (safety/gate.h), asked before every action attempt; null: none.
+  // Must outlive the engine.
+  safety::Gate* gate = nullptr;
 };
 
 struct StartOptions {

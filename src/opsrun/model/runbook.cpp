@@ -146,7 +146,9 @@ Json runbook_to_json(const Runbook& rb) {
     if (s.target) {
       JsonObject t;
       t["name"] = s.target->name;
+      if (!s.target->target_class.empty()) t["class"] = s.target->target_class;
       t["labels"] = string_map(s.target->labels);
+      if (!s.target->metadata.empty()) t["metadata"] = string_map(s.target->metadata);
       j["target"] = std::move(t);
     }
     if (!s.risk.empty()) j["risk"] = s.risk;

@@ -74,9 +74,12 @@ struct RetryPolicy {
   double jitter = 0.1;                          // +/- fraction applied to exponential delays
 };
 
+// What an action acts on, for the safety layer (docs/safety.md). Every value is a template.
 struct Target {
-  std::string name;                             // template
-  std::map<std::string, std::string> labels;    // values are templates
+  std::string name;
+  std::string target_class;                     // YAML `class`: vm, volume, database, ...
+  std::map<std::string, std::string> labels;    // tags: Environment, Stage, Critical, ...
+  std::map<std::string, std::string> metadata;  // facts: auto_scaling_group, open_ports, ...
 };
 
 struct Step {

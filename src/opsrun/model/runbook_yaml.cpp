@@ -29,7 +29,7 @@ const std::vector<std::string> kStepKeys{
 const std::vector<std::string> kHttpKeys{"method", "url", "headers", "body", "expect"};
 const std::vector<std::string> kExpectKeys{"status", "body_contains", "json"};
 const std::vector<std::string> kRetryKeys{"attempts", "backoff", "delay", "max_delay", "jitter"};
-const std::vector<std::string> kTargetKeys{"name", "labels"};
+const std::vector<std::string> kTargetKeys{"name", "class", "labels", "metadata"};
 
 // Which step types a type-specific key belongs to; keys not listed apply to every type.
 bool key_applies(std::string_view key, StepType t) {
@@ -560,8 +560,12 @@ class Parser {
     for_each_key(n, p, kTargetKeys, [&](const std::string& key, const YAML::Node& v) {
       if (key == "name")
         get_string(v, p + ".name", t.name);
-      else
+      else if (key == "class")
+        get_string(v, p + ".class", t.target_class);
+      else if (key == "labels")
         get_string_map(v, p + ".labels", t.labels);
+      else
+        get_string_map(v, p + ".metadata", t.metadata);
     });
     if (t.name.empty()) error(n, p + ".name", "a target needs a name");
     s.target = std::move(t);

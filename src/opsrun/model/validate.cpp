@@ -210,7 +210,9 @@ class Validator {
     tmpl(p + ".message", s.message);
     if (s.target) {
       tmpl(p + ".target.name", s.target->name);
+      tmpl(p + ".target.class", s.target->target_class);
       for (const auto& [k, v] : s.target->labels) tmpl(p + ".target.labels." + k, v);
+      for (const auto& [k, v] : s.target->metadata) tmpl(p + ".target.metadata." + k, v);
     }
   }
 

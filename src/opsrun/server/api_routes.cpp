@@ -5,6 +5,7 @@
 
 #include "opsrun/common/log.h"
 #include "opsrun/model/execution.h"
+#include "opsrun/server/safety_routes.h"
 
 namespace opsrun::server {
 
@@ -272,7 +273,7 @@ void add_metrics(engine::Engine& engine, metrics::Registry& registry) {
 }  // namespace
 
 void add_api_routes(Router& router, engine::Engine& engine, store::Store& store,
-                    metrics::Registry& registry, std::string openapi_yaml) {
+                    metrics::Registry& registry, std::string openapi_yaml, safety::Guard* guard) {
   auto api = std::make_shared<Api>(Api{engine, store, std::move(openapi_yaml)});
   const Access viewer = Access::at_least(Role::Viewer);
   const Access operator_role = Access::at_least(Role::Operator);
@@ -301,6 +302,7 @@ void add_api_routes(Router& router, engine::Engine& engine, store::Store& store,
     return Response::text(200, api->openapi, "application/yaml");
   });
   add_metrics(engine, registry);
+  if (guard != nullptr) add_safety_routes(router, *guard);
 }
 
 }  // namespace opsrun::server

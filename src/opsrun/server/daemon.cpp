@@ -15,6 +15,9 @@
 #include "opsrun/model/runbook_yaml.h"
 #include "opsrun/notify/channel.h"
 #include "opsrun/scheduler/schedule_runner.h"
+#include "opsrun/safety/guard.h"
+#include "opsrun/server/audit_routes.h"
+#include "opsrun/audit/chained_log.h"
 #include "opsrun/server/api_routes.h"
 #include "opsrun/server/from_config.h"
 #include "opsrun/server/http_server.h"
@@ -96,9 +99,23 @@ int run_daemon(const DaemonFlags& flags) {
   std::vector<std::string> dirs = cfg.runbook_dirs;
   if (dirs.empty() && flags.runbook_dirs.empty()) dirs.push_back("runbooks");
   dirs.insert(dirs.end(), flags.runbook_dirs.begin(), flags.runbook_dirs.end());
-  for (const char* later : {"channels", "policies", "triggers", "azure"}) {
+  // The safety policy: --policy, else the config's `policies:` section; an invalid policy
+  // stops the server from starting, with every problem at its file:line.
+  safety::Policy policy;
+  const std::string policy_source = !flags.policy_file.empty() ? flags.policy_file
+                                    : !cfg.policies.is_null()  ? config_file
+                                                               : std::string();
+  if (!policy_source.empty()) {
+    auto loaded = safety::load_policy_file(policy_source);
+    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "serve: %s\n", d.describe().c_str());
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "serve: the safety policy is invalid; not starting\n");
+      return 2;
+    }
+    policy = std::move(*loaded.policy);
+  }
+  for (const char* later : {"channels", "triggers", "azure"}) {
     const Json& section = std::string(later) == "channels"   ? cfg.channels
-                          : std::string(later) == "policies" ? cfg.policies
                           : std::string(later) == "triggers" ? cfg.triggers
                                                              : cfg.azure;
     if (!section.is_null()) log::warn("config section accepted but not implemented yet", {{"section", later}});
@@ -123,7 +140,16 @@ int run_daemon(const DaemonFlags& flags) {
   SystemClock clock;
   notify::ChannelRegistry channels;
   steps::StepRunner runner({}, channels);
-  auto engine = engine::Engine::create(clock, runner, store->get());
+  audit::ChainedLogOptions audit_options;
+  audit_options.jsonl_path = cfg.audit.jsonl_path;
+  audit_options.jsonl_max_bytes = cfg.audit.jsonl_max_bytes;
+  audit_options.jsonl_keep = cfg.audit.jsonl_keep;
+  audit::ChainedLog audit_log(**store, clock, audit_options);
+  // Every safety decision, stop and resume is in the hash-chained log before it takes effect.
+  auto guard = safety::Guard::create(std::move(policy), clock, store->get(), &audit_log, &channels);
+  engine::EngineOptions engine_options;
+  engine_options.gate = guard.get();
+  auto engine = engine::Engine::create(clock, runner, store->get(), engine_options);
   const int loaded = load_runbooks(*engine, dirs);
   auto recovered = engine->recover();
   if (!recovered) {
@@ -153,7 +179,8 @@ int run_daemon(const DaemonFlags& flags) {
   metrics::Registry registry;
   registry.enable_process_metrics();
   Router router;
-  add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()));
+  add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()), guard.get());
+  add_audit_routes(router, **store, clock);
   ServerOptions options = server_options_from_config(cfg);
   store::Store* s = store->get();
   options.ready_check = [s] {

@@ -13,6 +13,8 @@ struct DaemonFlags {
   std::string store_url;                        // --store (overrides the config)
   std::vector<std::string> runbook_dirs;        // --runbooks (added to the config's)
   int grace_seconds = 10;                       // running steps may finish within this
+  std::string policy_file;                      // --policy: a safety policy file (wins over
+                                                // the config's `policies:` section)
 };
 
 // Serves until SIGTERM or SIGINT; returns the process exit code.
