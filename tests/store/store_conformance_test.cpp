@@ -260,8 +260,12 @@ store::TimerRow timer(const std::string& id, std::int64_t due, std::string group
 }
 
 TEST_P(StoreConformance, TimersAreIdempotentByContentAndListedByDueTime) {
-  ASSERT_TRUE(store_->put_timers({timer("t-3", 300), timer("t-1", 100), timer("t-2", 200, "other")}));
-  ASSERT_TRUE(store_->put_timers({timer("t-1", 100)}));  // the same again: a no-op
+  auto first = store_->put_timers({timer("t-3", 300), timer("t-1", 100), timer("t-2", 200, "other")});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, (std::vector<std::string>{"t-3", "t-1", "t-2"}));
+  auto again = store_->put_timers({timer("t-1", 100), timer("t-5", 500, "other")});  // t-1 again: a no-op
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, std::vector<std::string>{"t-5"});
   auto conflict = store_->put_timers({timer("t-4", 400), timer("t-1", 999)});
   ASSERT_FALSE(conflict);
   EXPECT_EQ(conflict.error().code, ErrorCode::Conflict);

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,8 @@
 #include "opsrun/server/api_routes.h"
 #include "opsrun/server/from_config.h"
 #include "opsrun/server/http_server.h"
+#include "opsrun/server/timer_routes.h"
+#include "opsrun/timers/callback.h"
 #include "opsrun/steps/step_runner.h"
 #include "opsrun/store/store.h"
 
@@ -181,7 +184,30 @@ int run_daemon(const DaemonFlags& flags) {
   Router router;
   add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()), guard.get());
   add_audit_routes(router, **store, clock);
+
+  // The timer service; a runbook timer's execution id derives from (timer, execute_at), so
+  // a start repeated after a crash is recognised, never doubled.
+  timers::CurlCallbackSender timer_sender;
+  timers::ServiceOptions timer_options;
+  timer_options.runbook_exists = [&engine](std::string_view id) { return engine->runbook(id) != nullptr; };
+  timers::TimerService timer_service(
+      clock, **store, timer_sender,
+      [&engine](const timers::TimerSpec& t, SystemTime) -> Result<std::string> {
+        engine::StartOptions start;
+        start.execution_id = scheduler::ScheduleRunner::execution_id_for("timer:" + t.id, t.execute_at);
+        start.actor = "timer:" + t.id;
+        return engine->start(t.runbook->id, t.runbook->context, start);
+      },
+      registry, timer_options);
+  if (auto started = timer_service.start(); !started) {
+    std::fprintf(stderr, "serve: timers: %s\n", started.error().describe().c_str());
+    return 1;
+  }
+  add_timer_routes(router, timer_service, clock);
+
   ServerOptions options = server_options_from_config(cfg);
+  // A timer batch of 10,000 is a few MiB of JSON.
+  options.max_body_bytes = std::max<std::uint64_t>(options.max_body_bytes, 16u << 20);
   store::Store* s = store->get();
   options.ready_check = [s] {
     auto p = s->ping();
@@ -211,6 +237,7 @@ int run_daemon(const DaemonFlags& flags) {
   // still running then is resumed by recovery on the next start.
   (*http)->stop(std::chrono::milliseconds(2000));
   schedule_runner.stop();
+  timer_service.stop();
   engine->stop(std::chrono::seconds(flags.grace_seconds));
   std::printf("opsrun stopped\n");
   return 0;

@@ -388,23 +388,29 @@ Result<CreateResult> TimerService::create(std::vector<TimerSpec> specs, std::str
     }
     return {};
   };
-  // One timer: look first, so `created` is exact. A batch: try, and sort out conflicts after.
-  Result<void> stored;
-  if (specs.size() == 1) stored = resolve_existing();
-  if (stored) {
+  // Insert; the store skips identical existing timers and says which rows were new. A
+  // conflict may be an existing timer whose due time moved (a retry, a delay asked again):
+  // compare those by content and insert the rest.
+  auto put = [&]() -> Result<void> {
     std::vector<store::TimerRow> fresh;
     for (std::size_t i = 0; i < specs.size(); ++i)
       if (out.created[i]) fresh.push_back(out.timers[i]);
-    stored = fresh.empty() ? Result<void>{} : im.store.put_timers(fresh);
-    if (!stored && stored.error().code == ErrorCode::Conflict && specs.size() > 1) {
-      stored = resolve_existing();
-      if (stored) {
-        fresh.clear();
-        for (std::size_t i = 0; i < specs.size(); ++i)
-          if (out.created[i]) fresh.push_back(out.timers[i]);
-        stored = fresh.empty() ? Result<void>{} : im.store.put_timers(fresh);
-      }
+    if (fresh.empty()) return {};
+    auto inserted = im.store.put_timers(fresh);
+    if (!inserted) return std::unexpected(inserted.error());
+    std::unordered_set<std::string> is_new(inserted->begin(), inserted->end());
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (!out.created[i] || is_new.contains(out.timers[i].id)) continue;
+      auto existing = im.store.get_timer(out.timers[i].id);
+      if (existing && *existing) out.timers[i] = **existing;
+      out.created[i] = false;
     }
+    return {};
+  };
+  Result<void> stored = put();
+  if (!stored && stored.error().code == ErrorCode::Conflict) {
+    stored = resolve_existing();
+    if (stored) stored = put();
   }
   if (!stored) return refuse(stored.error().code, stored.error().message, stored.error().where);
   std::int64_t earliest = std::numeric_limits<std::int64_t>::max();

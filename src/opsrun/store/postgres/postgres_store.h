@@ -35,7 +35,7 @@ class PostgresStore final : public Store {
   [[nodiscard]] Result<void> check_integrity() override;
   [[nodiscard]] Result<Millis> ping() override;
   [[nodiscard]] Result<void> backup_to(const std::string& file) override;
-  [[nodiscard]] Result<void> put_timers(const std::vector<TimerRow>& timers) override;
+  [[nodiscard]] Result<std::vector<std::string>> put_timers(const std::vector<TimerRow>& timers) override;
   [[nodiscard]] Result<std::optional<TimerRow>> get_timer(std::string_view id) override;
   [[nodiscard]] Result<std::vector<TimerRow>> list_timers(const TimerQuery& query) override;
   [[nodiscard]] Result<std::vector<TimerRow>> due_timers(std::int64_t before_ms, int limit) override;

@@ -25,9 +25,10 @@ TimerRow read_timer(const Stmt& s) {
 
 }  // namespace
 
-Result<void> SqliteStore::put_timers(const std::vector<TimerRow>& timers) {
+Result<std::vector<std::string>> SqliteStore::put_timers(const std::vector<TimerRow>& timers) {
   std::lock_guard g(mu_);
-  return in_transaction([&]() -> Result<void> {
+  std::vector<std::string> inserted;
+  auto done = in_transaction([&]() -> Result<void> {
     auto find = db_.prepare("SELECT group_id, due_at_ms, payload FROM timers WHERE id = ?");
     auto insert = db_.prepare(std::string("INSERT INTO timers (") + kTimerColumns +
                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -52,9 +53,12 @@ Result<void> SqliteStore::put_timers(const std::vector<TimerRow>& timers) {
       insert->bind(10, t.last_error);
       rc = insert->step();
       if (rc != SQLITE_DONE) return std::unexpected(db_.error(rc, "cannot store timer " + t.id));
+      inserted.push_back(t.id);
     }
     return {};
   });
+  if (!done) return std::unexpected(done.error());
+  return inserted;
 }
 
 Result<std::optional<TimerRow>> SqliteStore::get_timer(std::string_view id) {
