@@ -290,7 +290,13 @@ TEST_P(StoreConformance, FiredTimerCannotBeCancelled) {
   fired->status = "fired";
   fired->attempts = 1;
   fired->executed_at_ms = 105;
-  ASSERT_TRUE(store_->update_timer(*fired));
+  store::TimerRow ghost = *fired;
+  ghost.id = "t-ghost";
+  auto partial = store_->update_timers({*fired, ghost});
+  ASSERT_FALSE(partial);
+  EXPECT_EQ(partial.error().code, ErrorCode::NotFound);
+  EXPECT_EQ(store_->get_timer("t-a")->value().status, "pending");  // all or nothing
+  ASSERT_TRUE(store_->update_timers({*fired}));
   auto r = store_->cancel_timer("t-a");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::Conflict);

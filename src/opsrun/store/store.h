@@ -127,8 +127,10 @@ class Store {
   [[nodiscard]] virtual Result<std::vector<TimerRow>> list_timers(const TimerQuery& query) = 0;
   // Pending timers due before `before_ms`, earliest first.
   [[nodiscard]] virtual Result<std::vector<TimerRow>> due_timers(std::int64_t before_ms, int limit) = 0;
-  // Rewrites status, due time, attempts, executed time, last error and payload of a timer.
-  [[nodiscard]] virtual Result<void> update_timer(const TimerRow& timer) = 0;
+  // Rewrites status, due time, attempts, executed time, last error and payload of each timer,
+  // all in one transaction (the timer service commits firing outcomes in groups); NotFound
+  // (and nothing written) when one is unknown.
+  [[nodiscard]] virtual Result<void> update_timers(const std::vector<TimerRow>& timers) = 0;
   // NotFound when unknown; Conflict when it already fired, failed or was cancelled.
   [[nodiscard]] virtual Result<void> cancel_timer(std::string_view id) = 0;
 

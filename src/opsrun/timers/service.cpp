@@ -209,7 +209,8 @@ struct TimerService::Impl {
     return judge_start(started.error(), spec.retry, attempt, first_attempt, clock.now());
   }
 
-  void fire(store::TimerRow row) {
+  // Delivers one due timer and returns its row as it should be stored next.
+  store::TimerRow decide(store::TimerRow row) {
     const SystemTime now = clock.now();
     const std::int64_t now_ms = to_unix_ms(now);
     auto spec = from_row(row);
@@ -255,16 +256,28 @@ struct TimerService::Impl {
         log::warn("timer failed", {{"timer", row.id}, {"problem", d.error}});
         break;
     }
-    auto stored = store.update_timer(row);
-    if (!stored) log::error("timer outcome not stored; it fires again", {{"timer", row.id}, {"problem", stored.error().describe()}});
-    if (stored && row.status != "pending") active.with({row.group_id}).dec();
-    Shard& s = shard(row.id);
-    std::lock_guard g(s.mu);
-    s.firing.erase(row.id);
-    if (stored && row.status == "pending" && row.due_at_ms < loaded_until.load()) {
-      const std::int64_t due = row.due_at_ms;
-      hold(s, std::move(row));
-      poke(due);
+    return row;
+  }
+
+  // Stores the outcomes of many firings in one transaction (one fsync), then lets their timers
+  // be cancelled again and puts retries back into the near future. A failed write leaves them
+  // pending in the store: the next load fires them again (at-least-once).
+  void record(std::vector<store::TimerRow> rows) {
+    if (rows.empty()) return;
+    auto stored = store.update_timers(rows);
+    if (!stored)
+      log::error("timer outcomes not stored; they fire again",
+                 {{"timers", std::to_string(rows.size())}, {"problem", stored.error().describe()}});
+    for (auto& row : rows) {
+      if (stored && row.status != "pending") active.with({row.group_id}).dec();
+      Shard& s = shard(row.id);
+      std::lock_guard g(s.mu);
+      s.firing.erase(row.id);
+      if (stored && row.status == "pending" && row.due_at_ms < loaded_until.load()) {
+        const std::int64_t due = row.due_at_ms;
+        hold(s, std::move(row));
+        poke(due);
+      }
     }
   }
 
@@ -304,10 +317,32 @@ struct TimerService::Impl {
         queue.pop_front();
         queue_size.set(static_cast<double>(queue.size()));
       }
-      fire(std::move(row));
+      store::TimerRow done = decide(std::move(row));
+      std::lock_guard g(outcome_mu);
+      outcomes.push_back(std::move(done));
+      outcome_cv.notify_one();
+    }
+  }
+
+  // Group commit: whatever outcomes piled up while the last write ran go in the next one.
+  void write_loop() {
+    for (;;) {
+      std::vector<store::TimerRow> batch;
+      {
+        std::unique_lock lk(outcome_mu);
+        outcome_cv.wait(lk, [this] { return stopping_writer || !outcomes.empty(); });
+        if (outcomes.empty()) return;  // stopping, all written
+        batch.swap(outcomes);
+      }
+      record(std::move(batch));
     }
   }
   bool stopping_workers = false;  // guarded by queue_mu
+  std::mutex outcome_mu;
+  std::condition_variable outcome_cv;
+  std::vector<store::TimerRow> outcomes;
+  bool stopping_writer = false;  // guarded by outcome_mu
+  std::thread writer;
 };
 
 TimerService::TimerService(Clock& clock, store::Store& store, CallbackSender& sender, RunbookStarter starter,
@@ -323,6 +358,7 @@ Result<void> TimerService::start() {
   Impl* im = impl_.get();
   for (int i = 0; i < std::max(1, im->options.delivery_threads); ++i)
     im->workers.emplace_back([im] { im->work_loop(); });
+  im->writer = std::thread([im] { im->write_loop(); });
   im->dispatcher = std::thread([im] { im->dispatch_loop(); });
   return {};
 }
@@ -343,14 +379,22 @@ void TimerService::stop() {
   for (auto& t : im.workers)
     if (t.joinable()) t.join();
   im.workers.clear();
+  {
+    std::lock_guard g(im.outcome_mu);
+    im.stopping_writer = true;
+    im.outcome_cv.notify_all();
+  }
+  if (im.writer.joinable()) im.writer.join();
 }
 
 int TimerService::run_due() {
   const std::int64_t now = to_unix_ms(impl_->clock.now());
   impl_->maybe_load(now);
   auto due = impl_->collect_due(now);
-  for (auto& row : due) impl_->fire(std::move(row));
-  return static_cast<int>(due.size());
+  const int n = static_cast<int>(due.size());
+  for (auto& row : due) row = impl_->decide(std::move(row));
+  impl_->record(std::move(due));
+  return n;
 }
 
 Result<CreateResult> TimerService::create(std::vector<TimerSpec> specs, std::string_view item) {
@@ -478,7 +522,7 @@ Result<store::TimerRow> TimerService::patch(std::string_view id, const Json& cha
     return fail(ErrorCode::InvalidArgument, "unknown runbook '" + changed->runbook->id + "'", "runbook.id");
   store::TimerRow next = to_row(*changed, now);
   next.created_at_ms = row->created_at_ms;
-  if (auto r = im.store.update_timer(next); !r) return std::unexpected(r.error());
+  if (auto r = im.store.update_timers({next}); !r) return std::unexpected(r.error());
   s.near.erase(next.id);
   if (next.due_at_ms < im.loaded_until.load()) {
     Impl::hold(s, next);

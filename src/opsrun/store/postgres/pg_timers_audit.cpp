@@ -119,17 +119,23 @@ Result<std::vector<TimerRow>> PostgresStore::due_timers(std::int64_t before_ms, 
   return read_timers(r->get());
 }
 
-Result<void> PostgresStore::update_timer(const TimerRow& t) {
-  const std::string due = std::to_string(t.due_at_ms), attempts = std::to_string(t.attempts);
-  const std::string executed = t.executed_at_ms ? std::to_string(*t.executed_at_ms) : "";
+Result<void> PostgresStore::update_timers(const std::vector<TimerRow>& timers) {
+  if (timers.empty()) return {};
   std::lock_guard g(mu_);
-  auto r = conn_.exec("UPDATE timers SET status = $1, due_at_ms = $2, attempts = $3, "
-                      "executed_at_ms = NULLIF($4, '')::bigint, last_error = $5, payload = $6 WHERE id = $7",
-                      {t.status.c_str(), due.c_str(), attempts.c_str(), executed.c_str(), t.last_error.c_str(),
-                       t.payload.c_str(), t.id.c_str()});
-  if (!r) return std::unexpected(r.error());
-  if (std::string(PQcmdTuples(r->get())) == "0") return fail(ErrorCode::NotFound, "no timer " + t.id, conn_.where());
-  return {};
+  return in_transaction([&]() -> Result<void> {
+    for (const auto& t : timers) {
+      const std::string due = std::to_string(t.due_at_ms), attempts = std::to_string(t.attempts);
+      const std::string executed = t.executed_at_ms ? std::to_string(*t.executed_at_ms) : "";
+      auto r = conn_.exec("UPDATE timers SET status = $1, due_at_ms = $2, attempts = $3, "
+                          "executed_at_ms = NULLIF($4, '')::bigint, last_error = $5, payload = $6 WHERE id = $7",
+                          {t.status.c_str(), due.c_str(), attempts.c_str(), executed.c_str(), t.last_error.c_str(),
+                           t.payload.c_str(), t.id.c_str()});
+      if (!r) return std::unexpected(r.error());
+      if (std::string(PQcmdTuples(r->get())) == "0")
+        return fail(ErrorCode::NotFound, "no timer " + t.id, conn_.where());
+    }
+    return {};
+  });
 }
 
 Result<void> PostgresStore::cancel_timer(std::string_view id) {
