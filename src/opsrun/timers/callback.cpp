@@ -60,12 +60,15 @@ CurlCallbackSender::CurlCallbackSender() {
 
 CallbackResponse CurlCallbackSender::send(const CallbackRequest& request) {
   CallbackResponse out;
-  std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
+  // One handle per delivery thread, reset between requests: its connection cache lets a
+  // callback endpoint that keeps connections alive be called without a new TCP handshake.
+  thread_local std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
   if (!curl) {
     out.error = "libcurl could not start a request";
     return out;
   }
   CURL* h = curl.get();
+  curl_easy_reset(h);
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
