@@ -280,6 +280,35 @@ TEST_F(Api, ApprovalWaitsForAnOperator) {
   }
 }
 
+TEST_F(Api, WaitingSynchronousCallsDoNotHoldTheServer) {
+  // Three synchronous calls on a server with 2 io threads: had a waiting call held its
+  // thread, the reads below would time out until the sleeps ended.
+  std::vector<HttpResult> results(3);
+  std::vector<std::thread> callers;
+  for (auto& r : results)
+    callers.emplace_back([&] {
+      r = http("POST", server_->url("/api/runbooks/execute"), kOperator,
+               R"({"runbookId":"slow","async":false})", 60'000);
+    });
+  Json active;
+  for (int i = 0; i < 100; ++i) {
+    auto got = http("GET", server_->url("/api/runbooks?status=active"), kViewer, {}, 5'000);
+    ASSERT_EQ(got.status, 200) << "a read waited behind the synchronous calls";
+    active = json(got);
+    if (active.at("count").as_int64() == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(active.at("count").as_int64(), 3);
+  for (const auto& e : active.at("executions").as_array())
+    EXPECT_EQ(http("DELETE", server_->url("/api/runbooks?executionId=" + std::string(e.at("executionId").as_string())),
+                   kOperator, {}, 5'000).status, 200);
+  for (auto& t : callers) t.join();
+  for (const auto& r : results) {
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json(r).at("status").as_string(), "cancelled");
+  }
+}
+
 TEST_F(Api, CancelStopsARunningSleepAtOnce) {
   auto started = http("POST", server_->url("/api/runbooks/execute"), kOperator, R"({"runbookId":"slow"})");
   ASSERT_EQ(started.status, 202);

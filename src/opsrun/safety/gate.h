@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "opsrun/common/clock.h"
 #include "opsrun/common/json.h"
@@ -73,7 +74,9 @@ class Gate {
   virtual ~Gate() = default;
   // Decides, and audits the decision durably before returning (a decision that cannot be
   // audited is a denial). Called on the engine's loop thread: no slow work here.
-  virtual Decision decide(const ActionRequest& request) = 0;
+  // decide_all: one turn's requests at once, in order, audited in one durable write.
+  virtual std::vector<Decision> decide_all(const std::vector<ActionRequest>& requests) = 0;
+  Decision decide(const ActionRequest& request) { return decide_all({request}).front(); }
   // An action attempt ended (feeds the failure-rate trip). Not called for dry runs.
   virtual void action_finished(const ActionRequest& request, bool ok) = 0;
   // Runbooks whose executions always run as dry runs.

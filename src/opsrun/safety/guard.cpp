@@ -188,13 +188,13 @@ struct Guard::Impl {
     return std::nullopt;
   }
 
-  Decision evaluate(const ActionRequest& req) {
+  // `st`: the emergency stop, read once for a batch of requests.
+  Decision evaluate(const ActionRequest& req, const Result<StopState>& st) {
     const SystemTime now = req.at;
     const Risk risk = detail::evaluate_risk(policy.risk, req.risk, req.target);
     Decision d;
     d.risk = std::string(to_string(risk));
     if (!req.dry_run) {
-      auto st = stop.state();
       if (!st) {
         d.verdict = Verdict::Hold;
         d.rule = "emergency_stop";
@@ -259,32 +259,51 @@ Guard::~Guard() {
   if (impl_->notifier.joinable()) impl_->notifier.join();
 }
 
-Decision Guard::decide(const ActionRequest& req) {
-  Decision d = impl_->evaluate(req);
-  d.reason = log::redact(d.reason);
-  if (impl_->recorder != nullptr) {
-    audit::AuditEntry e;
-    e.actor = req.actor.empty() ? "system" : req.actor;
-    e.kind = "safety_decision";
-    e.execution_id = req.execution_id;
-    e.step_id = req.step_id;
-    e.target = req.target ? log::redact(req.target->name) : std::string();
-    e.action = log::redact(req.action);
-    // The contract's decisions are allow | deny | needs_approval: a hold or an abort by
-    // the emergency stop is a denial for now; details say which.
-    e.decision = d.verdict == Verdict::Allow ? "allow" : d.verdict == Verdict::NeedsApproval ? "needs_approval" : "deny";
-    e.reason = d.reason;
-    e.outcome = d.verdict == Verdict::Allow ? "" : "pending";
-    e.dry_run = req.dry_run;
-    e.details = JsonObject{{"verdict", to_string(d.verdict)}, {"rule", d.rule}, {"risk", d.risk},
-                           {"attempt", req.attempt_key}, {"runbook", req.runbook_id}};
-    if (auto r = impl_->recorder->record(e); !r && (d.verdict == Verdict::Allow || d.verdict == Verdict::NeedsApproval)) {
-      d.verdict = Verdict::Deny;
-      d.rule = "audit";
-      d.reason = "the decision could not be audited, so the action does not run: " + r.error().describe();
-    }
+std::vector<Decision> Guard::decide_all(const std::vector<ActionRequest>& requests) {
+  std::vector<Decision> out;
+  out.reserve(requests.size());
+  const auto stop_state = impl_->stop.state();
+  for (const auto& req : requests) {
+    Decision d = impl_->evaluate(req, stop_state);
+    d.reason = log::redact(d.reason);
+    out.push_back(std::move(d));
   }
-  if (d.verdict == Verdict::Deny || d.verdict == Verdict::NeedsApproval) {
+  if (impl_->recorder != nullptr && !requests.empty()) {
+    std::vector<audit::AuditEntry> entries;
+    entries.reserve(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const ActionRequest& req = requests[i];
+      const Decision& d = out[i];
+      audit::AuditEntry e;
+      e.actor = req.actor.empty() ? "system" : req.actor;
+      e.kind = "safety_decision";
+      e.execution_id = req.execution_id;
+      e.step_id = req.step_id;
+      e.target = req.target ? log::redact(req.target->name) : std::string();
+      e.action = log::redact(req.action);
+      // The contract's decisions are allow | deny | needs_approval: a hold or an abort by
+      // the emergency stop is a denial for now; details say which.
+      e.decision = d.verdict == Verdict::Allow ? "allow" : d.verdict == Verdict::NeedsApproval ? "needs_approval" : "deny";
+      e.reason = d.reason;
+      e.outcome = d.verdict == Verdict::Allow ? "" : "pending";
+      e.dry_run = req.dry_run;
+      e.details = JsonObject{{"verdict", to_string(d.verdict)}, {"rule", d.rule}, {"risk", d.risk},
+                             {"attempt", req.attempt_key}, {"runbook", req.runbook_id}};
+      entries.push_back(std::move(e));
+    }
+    // One write for the batch, all or nothing: a decision that cannot be audited is a denial.
+    if (auto r = impl_->recorder->record_all(entries); !r)
+      for (Decision& d : out)
+        if (d.verdict == Verdict::Allow || d.verdict == Verdict::NeedsApproval) {
+          d.verdict = Verdict::Deny;
+          d.rule = "audit";
+          d.reason = "the decision could not be audited, so the action does not run: " + r.error().describe();
+        }
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const ActionRequest& req = requests[i];
+    const Decision& d = out[i];
+    if (d.verdict != Verdict::Deny && d.verdict != Verdict::NeedsApproval) continue;
     notify::Notification n;
     n.execution_id = req.execution_id;
     n.runbook_id = req.runbook_id;
@@ -295,7 +314,7 @@ Decision Guard::decide(const ActionRequest& req) {
     n.details = JsonObject{{"rule", d.rule}, {"risk", d.risk}, {"verdict", to_string(d.verdict)}};
     impl_->enqueue(n);
   }
-  return d;
+  return out;
 }
 
 void Guard::action_finished(const ActionRequest& req, bool ok) {

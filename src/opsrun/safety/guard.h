@@ -36,7 +36,8 @@ class Guard final : public Gate {
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
 
-  Decision decide(const ActionRequest& request) override;
+  std::vector<Decision> decide_all(const std::vector<ActionRequest>& requests) override;
+  using Gate::decide;
   void action_finished(const ActionRequest& request, bool ok) override;
   [[nodiscard]] bool forced_dry_run(std::string_view runbook_id) const override;
   [[nodiscard]] Admission admit(std::string_view runbook_id, int active) const override;
