@@ -46,8 +46,10 @@ class Serve {
  public:
   Serve(const std::string& binary, const fs::path& dir) {
     fs::create_directories(dir / "runbooks");
-    std::vector<std::string> args = {binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", (dir / "data").string(),
-                                     "--runbooks", (dir / "runbooks").string()};
+    std::ofstream(dir / "opsrun.yaml") << "limits:\n  max_body_bytes: 16777216\n";  // batches over 1 MiB
+    std::vector<std::string> args = {binary, "serve", "--config", (dir / "opsrun.yaml").string(), "--listen",
+                                     "127.0.0.1:0", "--data-dir", (dir / "data").string(), "--runbooks",
+                                     (dir / "runbooks").string()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

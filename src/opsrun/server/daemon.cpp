@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -206,8 +205,6 @@ int run_daemon(const DaemonFlags& flags) {
   add_timer_routes(router, timer_service, clock);
 
   ServerOptions options = server_options_from_config(cfg);
-  // A timer batch of 10,000 is a few MiB of JSON.
-  options.max_body_bytes = std::max<std::uint64_t>(options.max_body_bytes, 16u << 20);
   store::Store* s = store->get();
   options.ready_check = [s] {
     auto p = s->ping();
