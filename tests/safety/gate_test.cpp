@@ -289,9 +289,13 @@ steps:
   EXPECT_EQ(e.status, ExecutionStatus::Completed);
   const auto decisions = h.recorder.of_kind("safety_decision");
   ASSERT_EQ(decisions.size(), 4u);
-  // The four branches start in one turn: their decisions share one durable write.
-  EXPECT_EQ(h.recorder.batches(), std::vector<std::size_t>{4});
+  // The four branches start in one turn: their decisions share one durable write, and the
+  // four outcomes (no-ops end at once, in one turn) another.
+  EXPECT_EQ(h.recorder.batches(), (std::vector<std::size_t>{4, 4}));
   for (const auto& d : decisions) EXPECT_EQ(d.decision, "allow");
+  const auto outcomes = h.recorder.of_kind("action");
+  ASSERT_EQ(outcomes.size(), 4u);
+  for (const auto& o : outcomes) EXPECT_EQ(o.outcome, "succeeded");
 }
 
 TEST(SafetyGate, ChecksAndNotificationsDoNotPassTheGate) {

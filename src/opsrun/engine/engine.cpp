@@ -186,8 +186,7 @@ struct Engine::Impl {
       }
     }
   }
-  std::vector<safety::ActionRequest> action_results;  // for the failure-rate trip, after commit
-  std::vector<bool> action_ok;
+  std::vector<safety::ActionResult> action_results;  // for the gate, after the commit
 
   // ---- producers (any thread) ---------------------------------------------------------
   void push(std::string execution_id, Input in) {
@@ -276,9 +275,9 @@ void Engine::Impl::note_action_result(const Live& lv, const Input& in) {
   r.runbook_id = st.record.runbook_id;
   r.step_id = step->id;
   r.attempt_key = in.key;
+  r.actor = st.actor;
   r.at = in.at;
-  action_results.push_back(std::move(r));
-  action_ok.push_back(in.outcome.ok);
+  action_results.push_back({std::move(r), in.outcome.ok, in.outcome.error});
 }
 
 // What an executor (or describe()) gets for an attempt. The runbook and its steps are
@@ -600,14 +599,12 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
   }
   std::vector<QueuedInput> immediate;
   if (options.gate != nullptr) {
-    std::vector<safety::ActionRequest> results;
-    std::vector<bool> oks;
+    std::vector<safety::ActionResult> results;
     {
       std::lock_guard g(mu);
       results.swap(action_results);
-      oks.swap(action_ok);
     }
-    for (std::size_t i = 0; i < results.size(); ++i) options.gate->action_finished(results[i], oks[i]);
+    options.gate->actions_finished(results);
   }
   perform_all(effects, immediate);
   lock.lock();
@@ -729,6 +726,9 @@ Result<std::string> Engine::start(model::RunbookPtr rb, Json context, StartOptio
   for (const auto& s : options.simulate_failures)
     if (rb->find(s) == nullptr)
       return fail(ErrorCode::InvalidArgument, "--simulate-failure names unknown step '" + s + "'");
+  if (!options.start_step.empty() && rb->find(options.start_step) == nullptr)
+    return fail(ErrorCode::InvalidArgument, "runbook '" + rb->id + "' has no step '" + options.start_step + "'",
+                "start_step");
   const SystemTime now = impl_->now_ms();
   std::string id = options.execution_id.empty() ? new_execution_id(now) : options.execution_id;
   safety::Gate* gate = impl_->options.gate;
@@ -739,6 +739,7 @@ Result<std::string> Engine::start(model::RunbookPtr rb, Json context, StartOptio
   in.dry_run = options.dry_run || (gate != nullptr && gate->forced_dry_run(rb->id));
   in.simulate = std::move(options.simulate_failures);
   in.actor = std::move(options.actor);
+  in.start_step = std::move(options.start_step);
   in.gated = gate != nullptr;
   {
     std::lock_guard g(impl_->mu);

@@ -48,6 +48,7 @@ struct StartOptions {
   std::vector<std::string> simulate_failures;   // steps that fail without running
   std::string execution_id;                     // empty: generated
   std::string actor;                            // who started it, for the history
+  std::string start_step;                       // empty: the runbook's start (a retry: the failed step)
 };
 
 struct RecoveryReport {

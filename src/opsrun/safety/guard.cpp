@@ -188,6 +188,9 @@ struct Guard::Impl {
     return std::nullopt;
   }
 
+  // The failure-rate trip: counts a failed action and engages the stop at the threshold.
+  void count_failure(const ActionResult& result, Guard& guard);
+
   // `st`: the emergency stop, read once for a batch of requests.
   Decision evaluate(const ActionRequest& req, const Result<StopState>& st) {
     const SystemTime now = req.at;
@@ -317,24 +320,53 @@ std::vector<Decision> Guard::decide_all(const std::vector<ActionRequest>& reques
   return out;
 }
 
-void Guard::action_finished(const ActionRequest& req, bool ok) {
-  const auto& trip = impl_->policy.failure_trip;
-  if (ok || !trip.enabled || req.dry_run) return;
+void Guard::actions_finished(const std::vector<ActionResult>& results) {
+  if (results.empty()) return;
+  if (impl_->recorder != nullptr) {
+    std::vector<audit::AuditEntry> entries;
+    entries.reserve(results.size());
+    for (const auto& r : results) {
+      audit::AuditEntry e;
+      e.actor = r.request.actor.empty() ? "system" : r.request.actor;
+      e.kind = "action";
+      e.execution_id = r.request.execution_id;
+      e.step_id = r.request.step_id;
+      e.target = r.request.target ? r.request.target->name : std::string();
+      e.outcome = r.ok ? "succeeded" : "failed";
+      e.dry_run = r.request.dry_run;
+      JsonObject details{{"attempt", r.request.attempt_key}, {"runbook", r.request.runbook_id}};
+      if (!r.ok) details["error"] = r.error;
+      e.details = std::move(details);
+      entries.push_back(std::move(e));
+    }
+    // After the fact: the outcome is already in the execution's history, so a failure to
+    // audit it is logged, not turned into anything else.
+    if (auto a = impl_->recorder->record_all(entries); !a)
+      log::error("action outcomes could not be audited", {{"count", std::to_string(entries.size())},
+                                                          {"error", a.error().describe()}});
+  }
+  for (const auto& r : results) impl_->count_failure(r, *this);
+}
+
+void Guard::Impl::count_failure(const ActionResult& result, Guard& guard) {
+  const ActionRequest& req = result.request;
+  const auto& trip = policy.failure_trip;
+  if (result.ok || !trip.enabled || req.dry_run) return;
   // The attempt's own time, not the clock's: the count does not depend on when we hear of it.
   const SystemTime now = req.at;
   {
-    std::lock_guard g(impl_->mu);
-    auto& f = impl_->failures;
+    std::lock_guard g(mu);
+    auto& f = failures;
     f.push_back(now);
     while (!f.empty() && f.front() <= now - trip.window) f.pop_front();
     if (static_cast<int>(f.size()) < trip.failures) return;
     f.clear();
   }
-  auto st = impl_->stop.state();
+  auto st = stop.state();
   if (st && st->on) return;
   const std::string reason = "failure-rate trip: " + std::to_string(trip.failures) + " failed actions within " +
                              format_duration(trip.window) + " (last: " + req.step_id + " of " + req.execution_id + ")";
-  if (auto r = engage_stop(reason, false, "system:failure-trip"); !r)
+  if (auto r = guard.engage_stop(reason, false, "system:failure-trip"); !r)
     log::error("the failure-rate trip could not engage the emergency stop", {{"error", r.error().describe()}});
 }
 

@@ -13,20 +13,8 @@ namespace {
 
 using model::ExecutionStatus;
 
-Response from_error(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::NotFound: return Response::error(404, "not_found", e.describe());
-    case ErrorCode::InvalidArgument: return Response::error(400, "invalid_argument", e.describe());
-    case ErrorCode::Conflict:
-    case ErrorCode::AlreadyExists: return Response::error(409, "conflict", e.describe());
-    case ErrorCode::Unavailable: return Response::error(503, "unavailable", e.describe());
-    default: return Response::error(500, "internal", e.describe());
-  }
-}
-
-std::string actor_of(const Request& r) {
-  return r.principal ? "token:" + r.principal->name : "anonymous";
-}
+Response from_error(const Error& e) { return Response::from_error(e); }
+std::string actor_of(const Request& r) { return r.actor(); }
 
 Json summary_of(const model::Execution& e) {
   return JsonObject{{"executionId", e.execution_id}, {"status", model::to_string(e.status)},

@@ -16,6 +16,7 @@
 #include "opsrun/notify/channel.h"
 #include "opsrun/scheduler/schedule_runner.h"
 #include "opsrun/safety/guard.h"
+#include "opsrun/server/action_routes.h"
 #include "opsrun/server/audit_routes.h"
 #include "opsrun/audit/chained_log.h"
 #include "opsrun/server/api_routes.h"
@@ -183,6 +184,7 @@ int run_daemon(const DaemonFlags& flags) {
   Router router;
   add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()), guard.get());
   add_audit_routes(router, **store, clock);
+  add_action_routes(router, *engine, **store, &audit_log, clock);
 
   // The timer service; a runbook timer's execution id derives from (timer, execute_at), so
   // a start repeated after a crash is recognised, never doubled.

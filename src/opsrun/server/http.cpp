@@ -160,6 +160,19 @@ Response Response::sse(std::shared_ptr<SseStream> stream) {
   return r;
 }
 
+Response Response::from_error(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::NotFound: return error(404, "not_found", e.describe());
+    case ErrorCode::InvalidArgument: return error(400, "invalid_argument", e.describe());
+    case ErrorCode::Conflict:
+    case ErrorCode::AlreadyExists: return error(409, "conflict", e.describe());
+    case ErrorCode::Unavailable: return error(503, "unavailable", e.describe());
+    default: return error(500, "internal", e.describe());
+  }
+}
+
+std::string Request::actor() const { return principal ? "token:" + principal->name : "anonymous"; }
+
 Response Response::deferred(std::shared_ptr<Deferred> later) {
   Response r;
   r.later = std::move(later);

@@ -36,6 +36,8 @@ struct Request {
   [[nodiscard]] std::optional<std::string> query_value(const std::string& key) const;
   // The body as JSON; an error (InvalidArgument) names the problem.
   [[nodiscard]] Result<Json> json() const;
+  // Who is asking, for histories and the audit log: "token:NAME", or "anonymous".
+  [[nodiscard]] std::string actor() const;
 };
 
 // A Server-Sent Events stream. The handler returns it in a Response and keeps a shared_ptr;
@@ -106,6 +108,9 @@ struct Response {
                        std::string content_type = "text/plain; charset=utf-8");
   // {"error": code, "message": message}
   static Response error(int status, std::string_view code, std::string_view message);
+  // An error value as its HTTP answer: NotFound 404, InvalidArgument 400, Conflict and
+  // AlreadyExists 409, Unavailable 503, anything else 500.
+  static Response from_error(const Error& e);
   static Response sse(std::shared_ptr<SseStream> stream);
   static Response deferred(std::shared_ptr<Deferred> later);
 };
