@@ -8,13 +8,9 @@
 //   make build && ./build-bench/bench/timers/timers_bench build/opsrun [count] [pending]
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,14 +19,12 @@
 #include <fstream>
 #include <map>
 #include <random>
-#include <regex>
 #include <thread>
 
 #include "opsrun/common/clock.h"
 #include "opsrun/common/ids.h"
 #include "opsrun/common/json.h"
-
-extern char** environ;
+#include "support/serve_process.h"
 
 namespace {
 
@@ -42,50 +36,23 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
 }
 
+// The server under test, with a body limit that fits full batches.
 class Serve {
  public:
   Serve(const std::string& binary, const fs::path& dir) {
     fs::create_directories(dir / "runbooks");
-    std::ofstream(dir / "opsrun.yaml") << "limits:\n  max_body_bytes: 16777216\n";  // batches over 1 MiB
-    std::vector<std::string> args = {binary, "serve", "--config", (dir / "opsrun.yaml").string(), "--listen",
-                                     "127.0.0.1:0", "--data-dir", (dir / "data").string(), "--runbooks",
-                                     (dir / "runbooks").string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-    env.push_back(std::string("OPSRUN_BOOTSTRAP_TOKEN=") + kToken);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const fs::path out = dir / "serve.out";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir / "serve.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    const std::regex port_re("127\\.0\\.0\\.1:([0-9]+)");
-    for (int i = 0; i < 400 && port_.empty() && pid_ > 0; ++i) {
-      std::ifstream in(out);
-      const std::string text((std::istreambuf_iterator<char>(in)), {});
-      std::smatch m;
-      if (std::regex_search(text, m, port_re)) port_ = m[1];
-      else std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    std::ofstream(dir / "opsrun.yaml") << "limits:\n  max_body_bytes: 16777216\n";
+    process_ = std::make_unique<opsrun::testing::ServeProcess>(
+        dir,
+        std::vector<std::string>{"--config", (dir / "opsrun.yaml").string(), "--data-dir", (dir / "data").string(),
+                                 "--runbooks", (dir / "runbooks").string()},
+        std::vector<std::string>{std::string("OPSRUN_BOOTSTRAP_TOKEN=") + kToken}, binary);
   }
-  ~Serve() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
-  [[nodiscard]] bool ok() const { return !port_.empty(); }
-  [[nodiscard]] std::string url(const std::string& path) const { return "http://127.0.0.1:" + port_ + path; }
+  [[nodiscard]] bool ok() const { return process_->ok(); }
+  [[nodiscard]] std::string url(const std::string& path) const { return process_->url(path); }
   // "VmHWM" (peak) or "VmRSS" (now) of the server, in MiB.
   [[nodiscard]] double mem_mib(const char* field) const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::ifstream in("/proc/" + std::to_string(process_->pid()) + "/status");
     std::string line;
     while (std::getline(in, line))
       if (line.rfind(field, 0) == 0) return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
@@ -93,8 +60,7 @@ class Serve {
   }
 
  private:
-  pid_t pid_ = -1;
-  std::string port_;
+  std::unique_ptr<opsrun::testing::ServeProcess> process_;
 };
 
 // The callback endpoint: HTTP/1.1 with keep-alive (the way a real service would answer),

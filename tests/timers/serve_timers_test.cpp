@@ -2,17 +2,15 @@
 // a timer that came due while the server was down fires right after start-up with its
 // lateness recorded, cancel and bad input answer clearly.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <filesystem>
-#include <fstream>
-#include <regex>
 #include <thread>
 
 #include "cli/run_binary.h"
 #include "opsrun/common/ids.h"
 #include "opsrun/common/json.h"
 #include "support/loopback_http_server.h"
+#include "support/serve_process.h"
 
 namespace opsrun::testing {
 namespace {
@@ -33,47 +31,17 @@ class ServeTimers : public ::testing::Test {
     fs::remove_all(dir_);
   }
   void start() {
-    std::vector<std::string> args = {OPSRUN_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                                     (dir_ / "data").string(), "--runbooks", (dir_ / "runbooks").string(),
-                                     "--grace", "1"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-    env.push_back(std::string("OPSRUN_BOOTSTRAP_TOKEN=") + kToken);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const fs::path out = dir_ / "serve.out";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "serve.err").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ASSERT_EQ(posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    const std::regex port_re("127\\.0\\.0\\.1:([0-9]+)");
-    for (int i = 0; i < 400 && port_.empty(); ++i) {
-      std::ifstream in(out);
-      const std::string text((std::istreambuf_iterator<char>(in)), {});
-      std::smatch m;
-      if (std::regex_search(text, m, port_re)) port_ = m[1];
-      else std::this_thread::sleep_for(25ms);
-    }
-    ASSERT_FALSE(port_.empty()) << "serve did not report its port";
+    serve_ = std::make_unique<ServeProcess>(
+        dir_, std::vector<std::string>{"--data-dir", (dir_ / "data").string(), "--runbooks", (dir_ / "runbooks").string(),
+                                       "--grace", "1"},
+        std::vector<std::string>{std::string("OPSRUN_BOOTSTRAP_TOKEN=") + kToken});
+    ASSERT_TRUE(serve_->ok()) << "serve did not report its port";
   }
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    port_.clear();
-  }
+  void stop() { serve_.reset(); }
   ProcessResult timers(std::vector<std::string> args) {
     args.insert(args.begin(), "timers");
     for (const char* a : {"--server", "", "--token", kToken}) args.emplace_back(a);
-    args[args.size() - 3] = "http://127.0.0.1:" + port_;
+    args[args.size() - 3] = serve_->base();
     return run_opsrun(args);
   }
   static bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds limit) {
@@ -85,8 +53,7 @@ class ServeTimers : public ::testing::Test {
   }
 
   fs::path dir_;
-  pid_t pid_ = -1;
-  std::string port_;
+  std::unique_ptr<ServeProcess> serve_;
 };
 
 TEST_F(ServeTimers, CallbackRestartCancelAndBadInputThroughTheCli) {
