@@ -258,7 +258,8 @@ TEST_F(TimerApiTest, MetricsAreExposed) {
   call("POST", "/api/timers", timer("m1"));
   call("POST", "/api/timers", R"({"delay_ms":5,"callback":{"url":"ftp://x/"}})");
   const std::string m = registry_.render();
-  for (const char* name : {"timer_creations_total 1", "timer_creation_attempts_total 1", "timer_executions_total",
+  for (const char* name : {"timer_creations_total 1", "timer_creation_attempts_total 2",
+                           "timer_creation_failures_total 1", "timer_executions_total",
                            "timer_executions_success_total", "active_timers_total{group_id=\"default\"} 1",
                            "timer_execution_queue_size", "callback_attempts_total", "callback_failures_total",
                            "timer_lateness_seconds_bucket"})

@@ -45,7 +45,10 @@ Response create_one(TimerService& svc, Clock& clock, Request& r) {
   auto body = object_body(r);
   if (!body) return error_answer(body.error());
   auto spec = timers::parse_timer(*body, clock.now(), "");
-  if (!spec) return error_answer(spec.error());
+  if (!spec) {
+    svc.count_refused(1);
+    return error_answer(spec.error());
+  }
   const bool in_past = spec->in_past;
   auto made = svc.create({*spec});
   if (!made) return error_answer(made.error());
@@ -71,17 +74,22 @@ Response create_batch(TimerService& svc, Clock& clock, Request& r) {
     return error_answer({ErrorCode::InvalidArgument, "an array of timers is required", "timers"});
   const auto& arr = items->as_array();
   if (arr.empty()) return error_answer({ErrorCode::InvalidArgument, "the batch is empty", "timers"});
-  if (arr.size() > kMaxTimerBatch)
+  if (arr.size() > kMaxTimerBatch) {
+    svc.count_refused(arr.size());
     return error_answer({ErrorCode::InvalidArgument,
                          std::to_string(arr.size()) + " timers; a batch holds at most " + std::to_string(kMaxTimerBatch),
                          "timers"});
+  }
   const SystemTime now = clock.now();
   std::vector<timers::TimerSpec> specs;
   specs.reserve(arr.size());
   std::vector<std::size_t> past;
   for (std::size_t i = 0; i < arr.size(); ++i) {
     auto spec = timers::parse_timer(arr[i], now, "timers[" + std::to_string(i) + "]");
-    if (!spec) return error_answer(spec.error(), i);
+    if (!spec) {
+      svc.count_refused(arr.size());
+      return error_answer(spec.error(), i);
+    }
     if (spec->in_past) past.push_back(i);
     specs.push_back(std::move(*spec));
   }
@@ -256,6 +264,7 @@ Response v1_create(TimerService& svc, Clock& clock, Request& r) {
   limits.max_id = 511;
   auto spec = timers::parse_timer(ours, clock.now(), "", limits);
   if (!spec) {
+    svc.count_refused(1);
     Error e = spec.error();
     if (e.where == "execute_at") e.where = "executeAt";
     else if (e.where.starts_with("callback.url")) e.where = "callbackUrl";

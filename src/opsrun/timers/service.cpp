@@ -531,6 +531,11 @@ Result<store::TimerRow> TimerService::patch(std::string_view id, const Json& cha
   return next;
 }
 
+void TimerService::count_refused(std::size_t n) {
+  impl_->creation_attempts.inc(static_cast<double>(n));
+  impl_->creation_failures.inc(static_cast<double>(n));
+}
+
 std::size_t TimerService::in_memory() const {
   std::size_t n = 0;
   for (Shard& s : impl_->shards) {

@@ -84,6 +84,10 @@ class TimerService {
   // pending timer; attempts start again from 0.
   [[nodiscard]] Result<store::TimerRow> patch(std::string_view id, const Json& changes);
 
+  // Counts `n` timers refused before create() saw them (a request that did not parse) in
+  // timer_creation_attempts_total and timer_creation_failures_total.
+  void count_refused(std::size_t n);
+
   // Timers held in memory now (for tests and the bench).
   [[nodiscard]] std::size_t in_memory() const;
 
