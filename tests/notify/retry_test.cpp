@@ -63,7 +63,7 @@ TEST(RunWithRetry, GivesUpAfterMaxAttempts) {
     return AttemptVerdict{true, std::nullopt, "HTTP 500"};
   });
   EXPECT_EQ(calls, 3);
-  EXPECT_NE(report.gave_up.find("gave up after 3 attempts (last: HTTP 500)"), std::string::npos);
+  EXPECT_NE(report.gave_up.find("gave up after 3 attempts"), std::string::npos);
 }
 
 TEST(RunWithRetry, NeverWaitsPastTheBudgetOrDeadline) {

@@ -164,10 +164,10 @@ Result<HttpReply> http_with_retry(const HttpCall& call, const RetryOptions& opti
     AttemptVerdict v;
     if (!last) {
       v.retryable = true;
-      v.why = last.error().message;
+      v.why = std::string(what) + ": " + last.error().message;
     } else if (retryable_status(last->status)) {
       v.retryable = true;
-      v.why = "HTTP " + std::to_string(last->status);
+      v.why = std::string(what) + ": HTTP " + std::to_string(last->status) + " from " + url_origin(call.url);
       v.retry_after = parse_retry_after(last->retry_after, pacing.clock.now());
     }
     return v;

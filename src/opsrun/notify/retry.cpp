@@ -4,6 +4,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "opsrun/common/log.h"
 #include "opsrun/notify/retry_internal.h"
 
 namespace opsrun::notify::detail {
@@ -64,20 +65,21 @@ RetryReport run_with_retry(const RetryOptions& options, const Pacing& pacing,
     const AttemptVerdict v = attempt(n);
     if (!v.retryable) return report;
     if (n >= max_attempts) {
-      report.gave_up = "gave up after " + std::to_string(n) + " attempts (last: " + v.why + ")";
+      report.gave_up = "gave up after " + std::to_string(n) + " attempts";
       return report;
     }
     const Millis wait = v.retry_after ? *v.retry_after : backoff_delay(options, n);
     if (pacing.clock.now() + wait > deadline) {
       report.gave_up = "gave up after " + std::to_string(n) + " attempt" + (n == 1 ? "" : "s") +
-                       " (last: " + v.why + "): the next try in " + seconds_text(wait) +
-                       " would pass the delivery time limit";
+                       ": the next try (in " + seconds_text(wait) + ") would pass the delivery time limit";
       return report;
     }
+    log::info("delivery retry", {{"why", v.why},
+                                 {"attempt", std::to_string(n)},
+                                 {"retry_in_ms", std::to_string(wait.count())}});
     const bool slept = pacing.sleep ? pacing.sleep(wait) : sleep_on_clock(pacing.clock, wait);
     if (!slept) {
-      report.gave_up = "cancelled after " + std::to_string(n) + " attempt" + (n == 1 ? "" : "s") +
-                       " (last: " + v.why + ")";
+      report.gave_up = "cancelled after " + std::to_string(n) + " attempt" + (n == 1 ? "" : "s");
       return report;
     }
   }

@@ -35,12 +35,13 @@ struct Pacing {
 struct AttemptVerdict {
   bool retryable = false;              // false: final (success or a failure not worth retrying)
   std::optional<Millis> retry_after;   // the server's Retry-After, when it sent one
-  std::string why;                     // "HTTP 503", "connection refused" (for the give-up message)
+  std::string why;                     // "HTTP 503", "connection refused" (for logs)
 };
 
 struct RetryReport {
   int attempts = 0;
-  // Set when the loop stopped although the last attempt was retryable: why it stopped.
+  // Set when the loop stopped although the last attempt was retryable: why it stopped
+  // ("gave up after 4 attempts"); callers add what the last attempt said.
   std::string gave_up;
 };
 

@@ -19,6 +19,7 @@
 #include "opsrun/server/audit_routes.h"
 #include "opsrun/audit/chained_log.h"
 #include "opsrun/server/api_routes.h"
+#include "opsrun/server/channels_wiring.h"
 #include "opsrun/server/from_config.h"
 #include "opsrun/server/http_server.h"
 #include "opsrun/steps/step_runner.h"
@@ -114,10 +115,8 @@ int run_daemon(const DaemonFlags& flags) {
     }
     policy = std::move(*loaded.policy);
   }
-  for (const char* later : {"channels", "triggers", "azure"}) {
-    const Json& section = std::string(later) == "channels"   ? cfg.channels
-                          : std::string(later) == "triggers" ? cfg.triggers
-                                                             : cfg.azure;
+  for (const char* later : {"triggers", "azure"}) {
+    const Json& section = std::string(later) == "triggers" ? cfg.triggers : cfg.azure;
     if (!section.is_null()) log::warn("config section accepted but not implemented yet", {{"section", later}});
   }
 
@@ -138,7 +137,10 @@ int run_daemon(const DaemonFlags& flags) {
     return 2;
   }
   SystemClock clock;
+  metrics::Registry registry;  // before the channels: they count into it until they go
   notify::ChannelRegistry channels;
+  wire_channels(channels, cfg.channels, clock, store->get());
+  channels.set_metrics(registry);
   steps::StepRunner runner({}, channels);
   audit::ChainedLogOptions audit_options;
   audit_options.jsonl_path = cfg.audit.jsonl_path;
@@ -176,7 +178,6 @@ int run_daemon(const DaemonFlags& flags) {
     return 1;
   }
 
-  metrics::Registry registry;
   registry.enable_process_metrics();
   Router router;
   add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()), guard.get());
