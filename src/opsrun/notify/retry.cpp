@@ -65,7 +65,7 @@ RetryReport run_with_retry(const RetryOptions& options, const Pacing& pacing,
     const AttemptVerdict v = attempt(n);
     if (!v.retryable) return report;
     if (n >= max_attempts) {
-      report.gave_up = "gave up after " + std::to_string(n) + " attempts";
+      report.gave_up = "gave up after " + std::to_string(n) + " attempt" + (n == 1 ? "" : "s");
       return report;
     }
     const Millis wait = v.retry_after ? *v.retry_after : backoff_delay(options, n);
