@@ -188,4 +188,9 @@ HttpResponse ServiceNowFake::table(const HttpRequest& r) {
   return failure(405, "Method not allowed", nullptr);
 }
 
+void ServiceNowFake::remove_incident(const std::string& sys_id) {
+  std::lock_guard g(mu_);
+  incidents_.erase(sys_id);
+}
+
 }  // namespace opsrun::testing

@@ -34,6 +34,8 @@ class ServiceNowFake {
   // Tokens issued so far stop working: the next Bearer call gets 401.
   void revoke_tokens();
 
+  // Deletes an incident (as an admin or a retention job would): later calls on it get 404.
+  void remove_incident(const std::string& sys_id);
   // Incidents by sys_id: every field as a string, as ServiceNow stores them.
   [[nodiscard]] std::map<std::string, JsonObject> incidents() const;
   [[nodiscard]] std::vector<HttpRequest> requests() const { return server_.requests(); }

@@ -126,6 +126,23 @@ TEST(ServiceNowChannel, OneIncidentPerKeyUpdatedThenResolved) {
   EXPECT_EQ(sn.incidents().size(), 2u);  // no key: its own incident
 }
 
+TEST(ServiceNowChannel, ADeletedIncidentIsOpenedAgain) {
+  ServiceNowFake sn;
+  FakeClock clock;
+  auto ch = channel_from_yaml(sn_yaml(sn), clock);
+  auto first = ch->deliver(alert("disk full", Severity::P2, "disk-web02"));
+  ASSERT_TRUE(first) << first.error().describe();
+  sn.remove_incident(std::string(first->at("sys_id").as_string()));
+  auto second = ch->deliver(alert("still full", Severity::P2, "disk-web02"));
+  ASSERT_TRUE(second) << second.error().describe();
+  EXPECT_EQ(second->at("incident").as_string(), "created");
+  EXPECT_NE(second->at("sys_id").as_string(), first->at("sys_id").as_string());
+  auto third = ch->deliver(alert("and again", Severity::P2, "disk-web02"));
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->at("incident").as_string(), "updated");  // the new one is remembered
+  EXPECT_EQ(sn.incidents().size(), 1u);
+}
+
 TEST(ServiceNowChannel, AWrongPasswordFailsAtOnceWithoutShowingIt) {
   ServiceNowFake sn;
   FakeClock clock;
