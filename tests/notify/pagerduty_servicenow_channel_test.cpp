@@ -126,6 +126,19 @@ TEST(ServiceNowChannel, OneIncidentPerKeyUpdatedThenResolved) {
   EXPECT_EQ(sn.incidents().size(), 2u);  // no key: its own incident
 }
 
+TEST(ServiceNowChannel, OAuthClientCredentialsFromConfig) {
+  ServiceNowFake sn;
+  FakeClock clock;
+  auto ch = channel_from_yaml("  snow:\n    type: servicenow\n    instance_url: " + sn.url() +
+                                  "\n    auth_type: oauth\n    client_id: sn-client\n"
+                                  "    client_secret: sn-client-secret-0001\n    impact: \"3\"\n",
+                              clock);
+  auto created = ch->deliver(alert("x", Severity::P0));
+  ASSERT_TRUE(created) << created.error().describe();
+  EXPECT_EQ(sn.token_requests(), 1);
+  EXPECT_EQ(sn.incidents().at(std::string(created->at("sys_id").as_string())).at("impact").as_string(), "3");
+}
+
 TEST(ServiceNowChannel, ADeletedIncidentIsOpenedAgain) {
   ServiceNowFake sn;
   FakeClock clock;

@@ -87,6 +87,11 @@ class SlackChannel final : public Channel {
     return j->as_object();
   }
 
+  // A field of Slack's answer, or null when it sent none (a receipt records what there is).
+  static Json field(const JsonObject& answer, std::string_view key) {
+    const Json* v = answer.if_contains(key);
+    return v != nullptr ? *v : Json(nullptr);
+  }
   static bool ok(const JsonObject& answer) {
     const Json* v = answer.if_contains("ok");
     return v != nullptr && v->is_bool() && v->as_bool();
@@ -131,7 +136,7 @@ class SlackChannel final : public Channel {
       auto posted = post(n, pick(cfg_.severity_channels, cfg_.channel, n.severity), "");
       if (!posted) return std::unexpected(posted.error());
       if (!ok(*posted)) return std::unexpected(failure("chat.postMessage", *posted));
-      return Json(JsonObject{{"channel", posted->at("channel")}, {"ts", posted->at("ts")}});
+      return Json(JsonObject{{"channel", field(*posted, "channel")}, {"ts", field(*posted, "ts")}});
     }
     const std::string memory_key = "notify.slack." + name_ + ".thread." + n.key;
     std::lock_guard g(thread_mu_);
@@ -155,7 +160,7 @@ class SlackChannel final : public Channel {
       if (thread_gone(error_code(*reply))) return start_thread(n, memory_key);
       return std::unexpected(failure("chat.postMessage", *reply));
     }
-    JsonObject receipt{{"channel", channel}, {"ts", reply->at("ts")}, {"thread_ts", parent_ts}, {"thread", "replied"}};
+    JsonObject receipt{{"channel", channel}, {"ts", field(*reply, "ts")}, {"thread_ts", parent_ts}, {"thread", "replied"}};
     if (n.action == Action::Resolve) {
       // The parent shows the alert's state; the reply is what matters, so a failed edit only warns.
       Notification parent = n;
