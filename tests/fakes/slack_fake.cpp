@@ -1,5 +1,6 @@
 #include "fakes/slack_fake.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace opsrun::testing {
@@ -47,6 +48,13 @@ std::string SlackFake::add_channel(const std::string& name) {
   return channels_.emplace(name, id).first->second;
 }
 
+std::string SlackFake::add_webhook(const std::string& slug) {
+  const std::string path = "/services/T0001/B" + slug + "/secret-" + slug;
+  std::lock_guard g(mu_);
+  webhook_paths_.push_back(path);
+  return server_.url(path);
+}
+
 std::string SlackFake::channel_id(const std::string& name) const {
   std::lock_guard g(mu_);
   auto it = channels_.find(name);
@@ -78,7 +86,11 @@ HttpResponse SlackFake::handle(const HttpRequest& r) {
 }
 
 HttpResponse SlackFake::webhook(const HttpRequest& r) {
-  if (r.target != kWebhookPath) return text_reply(404, "no_service");
+  {
+    std::lock_guard g(mu_);
+    if (std::find(webhook_paths_.begin(), webhook_paths_.end(), r.target) == webhook_paths_.end())
+      return text_reply(404, "no_service");
+  }
   auto body = parse_json(r.body);
   if (!body || !body->is_object()) return text_reply(400, "invalid_payload");
   const std::string text = str(body->as_object(), "text");

@@ -33,6 +33,8 @@ class SlackFake {
 
   // The secret URL of the one registered incoming webhook, and the Web API base URL.
   [[nodiscard]] std::string webhook_url() const { return server_.url(kWebhookPath); }
+  // Registers another incoming webhook (a second Slack channel's) and returns its URL.
+  std::string add_webhook(const std::string& slug);
   [[nodiscard]] std::string api_url() const { return server_.url("/api"); }
 
   void fail_next(int status, std::string retry_after = "");
@@ -53,6 +55,7 @@ class SlackFake {
 
   mutable std::mutex mu_;
   std::map<std::string, std::string> channels_;  // name -> ID
+  std::vector<std::string> webhook_paths_{kWebhookPath};
   std::vector<Message> messages_;
   long long next_ts_ = 0;
   int channel_count_ = 0;                        // IDs are never reused

@@ -49,6 +49,21 @@ TEST(SlackChannel, IncomingWebhookPostsTheText) {
   EXPECT_NE(slack.messages()[0].text.find("*P2*"), std::string::npos);
 }
 
+TEST(SlackChannel, SeverityWebhooksPickTheChannelsWebhook) {
+  SlackFake slack;
+  FakeClock clock;
+  const std::string critical = slack.add_webhook("critical");
+  auto ch = channel_from_yaml("  slack:\n    webhook_url: " + slack.webhook_url() +
+                                  "\n    severity_webhooks: {P0: \"" + critical + "\"}\n",
+                              clock);
+  ASSERT_TRUE(ch->deliver(alert("down", Severity::P0)));
+  ASSERT_TRUE(ch->deliver(alert("fyi", Severity::Info)));
+  const auto m = slack.messages();
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].channel, "/services/T0001/Bcritical/secret-critical");
+  EXPECT_EQ(m[1].channel, SlackFake::kWebhookPath);
+}
+
 TEST(SlackChannel, ARevokedWebhookFailsWithoutShowingItsUrl) {
   SlackFake slack;
   FakeClock clock;
