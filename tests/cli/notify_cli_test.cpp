@@ -10,6 +10,7 @@
 #include "fakes/slack_fake.h"
 #include "fakes/webhook_receiver.h"
 #include "opsrun/common/ids.h"
+#include "support/notify_runbook.h"
 
 namespace opsrun::testing {
 namespace {
@@ -35,10 +36,7 @@ class NotifyCli : public ::testing::Test {
                                     "  team:\n    type: slack\n    webhook_url: " + slack.webhook_url() +
                                     "\n  dead:\n    type: webhook\n    url: " + dead_url + "\n");
   }
-  static std::string dead_url() {
-    WebhookReceiver gone("");
-    return gone.url() + "?token=dead-url-secret-0001";
-  }
+  static std::string dead_url() { return WebhookReceiver::unserved_url("token=dead-url-secret-0001"); }
   fs::path dir_;
 };
 
@@ -85,16 +83,7 @@ TEST_F(NotifyCli, LocalRunNotifiesThroughConfiguredChannelsAndRecordsAFailure) {
   WebhookReceiver hook("cli-hmac-secret-0001");
   SlackFake slack;
   const auto cfg = config(hook, slack, dead_url());
-  const auto rb = write("rb.yaml", R"(id: tell
-start: tell
-steps:
-  - id: tell
-    type: notify
-    channels: [hook, dead]
-    message: "disk full on {{ ctx.host }}"
-    severity: P1
-    key: "disk-{{ ctx.host }}"
-)");
+  const auto rb = write("rb.yaml", kTellRunbook);
   auto r = run_opsrun({"run", rb, "--ctx", "host=web01", "--config", cfg, "--output", "json", "--ephemeral"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   ASSERT_EQ(hook.accepted().size(), 1u);

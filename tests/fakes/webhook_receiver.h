@@ -16,6 +16,11 @@ class WebhookReceiver {
   explicit WebhookReceiver(std::string secret, std::string header = "X-Opsrun-Signature");
 
   [[nodiscard]] std::string url() const { return server_.url("/hooks/opsrun"); }
+  // A URL on 127.0.0.1 that nobody serves any more (connections are refused), with `query`.
+  static std::string unserved_url(const std::string& query) {
+    WebhookReceiver gone("");
+    return gone.url() + "?" + query;
+  }
   void fail_next(int status, std::string retry_after = "");
   // Bodies of the requests whose signature verified (all requests when no secret).
   [[nodiscard]] std::vector<std::string> accepted() const;

@@ -26,6 +26,21 @@ inline std::shared_ptr<notify::Channel> channel_from_yaml(const std::string& ent
   return notify::make_channel(cfg->channels[0], notify::ChannelDeps{clock, std::move(memory)});
 }
 
+// Delivers with stderr captured and expects a failure that shows `secret` neither in the
+// error nor in any log line written meanwhile; returns the error.
+inline Error failure_hiding(notify::Channel& channel, const notify::Notification& n, const std::string& secret) {
+  ::testing::internal::CaptureStderr();
+  auto r = channel.deliver(n);
+  const std::string logs = ::testing::internal::GetCapturedStderr();
+  if (r) {
+    ADD_FAILURE() << "delivered, expected a failure";
+    return Error{ErrorCode::Internal, "delivered", {}};
+  }
+  EXPECT_EQ(r.error().describe().find(secret), std::string::npos) << r.error().describe();
+  EXPECT_EQ(logs.find(secret), std::string::npos) << logs;
+  return r.error();
+}
+
 inline notify::Notification alert(std::string message, notify::Severity s = notify::Severity::P1,
                                   std::string key = "", notify::Action a = notify::Action::Trigger) {
   notify::Notification n;

@@ -78,14 +78,9 @@ TEST(PagerDutyChannel, RateLimitedIsRetriedAnInvalidEventIsNotAndTheKeyNeverShow
   EXPECT_EQ(pd.requests().size(), 2u);
 
   pd.fail_next(400);
-  ::testing::internal::CaptureStderr();
-  auto bad = ch->deliver(alert("y", Severity::P1, "k"));
-  const std::string logs = ::testing::internal::GetCapturedStderr();
-  ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().code, ErrorCode::InvalidArgument);
+  const Error bad = failure_hiding(*ch, alert("y", Severity::P1, "k"), kRoutingKey);
+  EXPECT_EQ(bad.code, ErrorCode::InvalidArgument);
   EXPECT_EQ(pd.requests().size(), 3u);
-  EXPECT_EQ(bad.error().describe().find(kRoutingKey), std::string::npos);
-  EXPECT_EQ(logs.find(kRoutingKey), std::string::npos);
 }
 
 std::string sn_yaml(const ServiceNowFake& sn) {
@@ -162,14 +157,9 @@ TEST(ServiceNowChannel, AWrongPasswordFailsAtOnceWithoutShowingIt) {
   auto ch = channel_from_yaml("  sn:\n    type: servicenow\n    instance_url: " + sn.url() +
                                   "\n    username: automation-user\n    password: wrong-pass-secret\n",
                               clock);
-  ::testing::internal::CaptureStderr();
-  auto r = ch->deliver(alert("x"));
-  const std::string logs = ::testing::internal::GetCapturedStderr();
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::PermissionDenied);
-  EXPECT_NE(r.error().message.find("sn"), std::string::npos);
-  EXPECT_EQ(r.error().describe().find("wrong-pass-secret"), std::string::npos);
-  EXPECT_EQ(logs.find("wrong-pass-secret"), std::string::npos);
+  const Error r = failure_hiding(*ch, alert("x"), "wrong-pass-secret");
+  EXPECT_EQ(r.code, ErrorCode::PermissionDenied);
+  EXPECT_NE(r.message.find("sn"), std::string::npos);
   EXPECT_EQ(sn.requests().size(), 1u);
 }
 

@@ -69,13 +69,8 @@ TEST(SlackChannel, ARevokedWebhookFailsWithoutShowingItsUrl) {
   FakeClock clock;
   const std::string revoked = slack.api_url().substr(0, slack.api_url().size() - 4) + "/services/T0001/B0001/revoked-secret-path";
   auto ch = channel_from_yaml("  slack:\n    webhook_url: " + revoked + "\n", clock);
-  ::testing::internal::CaptureStderr();
-  auto sent = ch->deliver(alert("x"));
-  const std::string logs = ::testing::internal::GetCapturedStderr();
-  ASSERT_FALSE(sent);
-  EXPECT_NE(sent.error().message.find("HTTP 404"), std::string::npos) << sent.error().message;
-  EXPECT_EQ(sent.error().describe().find("revoked-secret-path"), std::string::npos) << sent.error().describe();
-  EXPECT_EQ(logs.find("revoked-secret-path"), std::string::npos);
+  const Error sent = failure_hiding(*ch, alert("x"), "revoked-secret-path");
+  EXPECT_NE(sent.message.find("HTTP 404"), std::string::npos) << sent.message;
   EXPECT_EQ(slack.requests().size(), 1u);  // 404 is final
 }
 
@@ -162,14 +157,9 @@ TEST(SlackChannel, ABadTokenFailsWithoutShowingIt) {
   SlackFake slack;
   FakeClock clock;
   auto ch = channel_from_yaml(bot_yaml(slack, "xoxb-wrong-secret-token"), clock);
-  ::testing::internal::CaptureStderr();
-  auto sent = ch->deliver(alert("x"));
-  const std::string logs = ::testing::internal::GetCapturedStderr();
-  ASSERT_FALSE(sent);
-  EXPECT_EQ(sent.error().code, ErrorCode::PermissionDenied);
-  EXPECT_NE(sent.error().message.find("invalid_auth"), std::string::npos) << sent.error().message;
-  EXPECT_EQ(sent.error().describe().find("xoxb-wrong-secret-token"), std::string::npos);
-  EXPECT_EQ(logs.find("xoxb-wrong-secret-token"), std::string::npos);
+  const Error sent = failure_hiding(*ch, alert("x"), "xoxb-wrong-secret-token");
+  EXPECT_EQ(sent.code, ErrorCode::PermissionDenied);
+  EXPECT_NE(sent.message.find("invalid_auth"), std::string::npos) << sent.message;
   EXPECT_EQ(slack.requests().size(), 1u);
 }
 

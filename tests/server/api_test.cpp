@@ -16,6 +16,7 @@
 #include "opsrun/common/json.h"
 #include "fakes/webhook_receiver.h"
 #include "opsrun/server/auth.h"
+#include "support/notify_runbook.h"
 
 extern char** environ;
 
@@ -512,11 +513,7 @@ TEST_F(Api, TheAdminTokenAppearsInNoSafetyOutputLogOrStoredState) {
 // channel is recorded on the execution, /metrics counts both, and no secret is shown.
 TEST(ApiChannels, NotifyStepsUseConfiguredChannelsAndAreCounted) {
   WebhookReceiver hook("serve-hmac-secret-0001");
-  std::string dead_url;
-  {
-    WebhookReceiver gone("");
-    dead_url = gone.url() + "?token=serve-dead-secret-0001";
-  }
+  const std::string dead_url = WebhookReceiver::unserved_url("token=serve-dead-secret-0001");
   const fs::path dir = fs::temp_directory_path() / ("opsrun-api-channels-" + random_hex(6));
   {
     Server server(dir);
@@ -524,16 +521,7 @@ TEST(ApiChannels, NotifyStepsUseConfiguredChannelsAndAreCounted) {
                       "  hook:\n    type: webhook\n    url: " + hook.url() +
                       "\n    secret: serve-hmac-secret-0001\n"
                       "  dead:\n    type: webhook\n    url: " + dead_url + "\n");
-    server.add_runbook("tell.yaml", R"(id: tell
-start: tell
-steps:
-  - id: tell
-    type: notify
-    channels: [hook, dead]
-    message: "disk full on {{ ctx.host }}"
-    severity: P1
-    key: "disk-{{ ctx.host }}"
-)");
+    server.add_runbook("tell.yaml", kTellRunbook);
     server.start();
     auto run = http("POST", server.url("/api/runbooks/execute"), kOperator,
                     R"({"runbookId":"tell","context":{"host":"web01"},"async":false})");
