@@ -111,6 +111,7 @@ TEST(ServiceNowChannel, OneIncidentPerKeyUpdatedThenResolved) {
   EXPECT_EQ(updated->at("incident").as_string(), "updated");
   auto resolved = ch->deliver(alert("cleaned up", Severity::P0, "disk-web01", Action::Resolve));
   ASSERT_TRUE(resolved) << resolved.error().describe();
+  EXPECT_EQ(resolved->at("incident").as_string(), "resolved");
   ASSERT_EQ(sn.incidents().size(), 1u);
   rec = sn.incidents().at(sys_id);
   EXPECT_EQ(rec.at("state").as_string(), "6");
@@ -119,6 +120,11 @@ TEST(ServiceNowChannel, OneIncidentPerKeyUpdatedThenResolved) {
 
   ASSERT_TRUE(ch->deliver(alert("unrelated", Severity::Info)));
   EXPECT_EQ(sn.incidents().size(), 2u);  // no key: its own incident
+  auto recurred = ch->deliver(alert("disk full again", Severity::P0, "disk-web01"));
+  ASSERT_TRUE(recurred);
+  EXPECT_EQ(recurred->at("incident").as_string(), "created");  // the resolved one stays closed
+  EXPECT_EQ(sn.incidents().size(), 3u);
+  EXPECT_EQ(sn.incidents().at(sys_id).at("state").as_string(), "6");
 }
 
 TEST(ServiceNowChannel, OAuthClientCredentialsFromConfig) {

@@ -113,9 +113,12 @@ TEST(SlackChannel, ThreadRepliesReuseTheParentAcrossARestart) {
   auto other = registry.send("slack", alert("cpu high", Severity::P1, "cpu-web01"));
   ASSERT_TRUE(other);
   EXPECT_EQ(other->at("thread").as_string(), "started");
+  auto again = registry.send("slack", alert("disk 92% on web01", Severity::P1, "disk-web01"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->at("thread").as_string(), "started");  // resolved: a new alert, a new thread
 
   const auto m = slack.messages();
-  ASSERT_EQ(m.size(), 4u);
+  ASSERT_EQ(m.size(), 5u);
   EXPECT_EQ(m[0].ts, parent_ts);
   EXPECT_EQ(m[1].thread_ts, parent_ts);
   EXPECT_FALSE(m[1].reply_broadcast);
@@ -124,6 +127,8 @@ TEST(SlackChannel, ThreadRepliesReuseTheParentAcrossARestart) {
   EXPECT_EQ(m[0].edits, 1);               // the parent now says RESOLVED
   EXPECT_NE(m[0].text.find("RESOLVED"), std::string::npos) << m[0].text;
   EXPECT_TRUE(m[3].thread_ts.empty());
+  EXPECT_TRUE(m[4].thread_ts.empty());
+  EXPECT_NE(m[4].ts, parent_ts);
 }
 
 TEST(SlackChannel, AThreadWhoseChannelVanishedStartsAgain) {

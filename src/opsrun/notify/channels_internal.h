@@ -18,12 +18,15 @@ struct Delivery {
   [[nodiscard]] Pacing pacing(const Notification& n) const { return {clock, n.control.sleep, n.control.deadline}; }
 };
 
-// KeyValue with a process-local fallback when no store backs it.
+// KeyValue with a process-local fallback when no store backs it. The store has no delete:
+// forgetting writes an empty value, which get() reports as absent.
 class Memory {
  public:
   explicit Memory(KeyValue kv) : kv_(std::move(kv)) {}
   [[nodiscard]] Result<std::optional<std::string>> get(const std::string& key);
   [[nodiscard]] Result<void> put(const std::string& key, const std::string& value);
+  // put(key, ""), logging (not returning) a failure: the delivery itself succeeded.
+  void forget(const std::string& key, std::string_view channel);
 
  private:
   KeyValue kv_;

@@ -32,11 +32,20 @@ Delivery::Delivery(Clock& c, const config::DeliveryConfig& d) : clock(c) {
 }
 
 Result<std::optional<std::string>> Memory::get(const std::string& key) {
-  if (kv_.get) return kv_.get(key);
-  std::lock_guard g(mu_);
-  auto it = local_.find(key);
-  if (it == local_.end()) return std::optional<std::string>();
-  return std::optional<std::string>(it->second);
+  Result<std::optional<std::string>> out = std::optional<std::string>();
+  if (kv_.get) {
+    out = kv_.get(key);
+  } else {
+    std::lock_guard g(mu_);
+    if (auto it = local_.find(key); it != local_.end()) out = std::optional<std::string>(it->second);
+  }
+  if (out && *out && (*out)->empty()) *out = std::nullopt;  // forgotten
+  return out;
+}
+
+void Memory::forget(const std::string& key, std::string_view channel) {
+  if (auto r = put(key, ""); !r)
+    log::warn("notification key not forgotten", {{"channel", std::string(channel)}, {"error", r.error().describe()}});
 }
 
 Result<void> Memory::put(const std::string& key, const std::string& value) {

@@ -53,14 +53,18 @@ class ServiceNowChannel final : public Channel {
       if (*stored) {
         auto ref = parse_ref(**stored);
         auto updated = client_.update_incident(ref.sys_id, update_fields(n), control);
-        if (updated) return receipt(ref, "updated");
+        if (updated) {
+          // Resolved: the key's next alert is a new incident (as PagerDuty opens a new alert).
+          if (n.action == Action::Resolve) memory_.forget(memory_key, name_);
+          return receipt(ref, n.action == Action::Resolve ? "resolved" : "updated");
+        }
         if (updated.error().code != ErrorCode::NotFound) return std::unexpected(prefixed(updated.error()));
         // The incident is gone (deleted, or hidden by an ACL): open a new one.
       }
     }
     auto created = client_.create_incident(create_fields(n), control);
     if (!created) return std::unexpected(prefixed(created.error()));
-    if (!n.key.empty()) {
+    if (!n.key.empty() && n.action != Action::Resolve) {
       const std::string value = to_json_text(JsonObject{{"sys_id", created->sys_id}, {"number", created->number},
                                                         {"link", created->link}});
       if (auto saved = memory_.put(memory_key, value); !saved)

@@ -125,9 +125,12 @@ class SlackChannel final : public Channel {
     const Json* ts = posted->if_contains("ts");
     if (ch == nullptr || ts == nullptr || !ch->is_string() || !ts->is_string())
       return fail(ErrorCode::Unavailable, name_ + ": chat.postMessage answered no channel/ts");
-    JsonObject parent{{"channel", *ch}, {"ts", *ts}};
-    if (auto saved = memory_.put(memory_key, to_json_text(parent)); !saved)
-      log::warn("slack thread parent not saved", {{"channel", name_}, {"error", saved.error().describe()}});
+    // A resolve that starts a thread has nothing to follow up on: not remembered.
+    if (n.action != Action::Resolve) {
+      const JsonObject parent{{"channel", *ch}, {"ts", *ts}};
+      if (auto saved = memory_.put(memory_key, to_json_text(parent)); !saved)
+        log::warn("slack thread parent not saved", {{"channel", name_}, {"error", saved.error().describe()}});
+    }
     return Json(JsonObject{{"channel", *ch}, {"ts", *ts}, {"thread_ts", *ts}, {"thread", "started"}});
   }
 
@@ -168,6 +171,7 @@ class SlackChannel final : public Channel {
       auto updated = api("chat.update", n, JsonObject{{"channel", channel}, {"ts", parent_ts}, {"text", slack_text(parent)}});
       const bool done = updated && ok(*updated);
       receipt["parent_updated"] = done;
+      memory_.forget(memory_key, name_);  // the key's next alert starts a new thread
       if (!done)
         log::warn("slack parent not updated",
                   {{"channel", name_},
