@@ -522,6 +522,7 @@ TEST(ApiChannels, NotifyStepsUseConfiguredChannelsAndAreCounted) {
                       "\n    secret: serve-hmac-secret-0001\n"
                       "  dead:\n    type: webhook\n    url: " + dead_url + "\n");
     server.add_runbook("tell.yaml", kTellRunbook);
+    server.add_runbook("lost.yaml", "id: lost\nstart: a\nsteps:\n  - {id: a, type: notify, channels: [nowhere], message: m}\n");
     server.start();
     auto run = http("POST", server.url("/api/runbooks/execute"), kOperator,
                     R"({"runbookId":"tell","context":{"host":"web01"},"async":false})");
@@ -535,6 +536,8 @@ TEST(ApiChannels, NotifyStepsUseConfiguredChannelsAndAreCounted) {
     EXPECT_NE(metrics.body.find(R"(opsrun_notifications_total{channel="dead",outcome="failed"} 1)"), std::string::npos)
         << metrics.body;
     server.stop();
+    EXPECT_NE(server.log().find("notify step names a channel that is not configured"), std::string::npos);
+    EXPECT_NE(server.log().find("nowhere"), std::string::npos);
     for (const std::string& text : {run.body, server.log()}) {
       EXPECT_EQ(text.find("serve-hmac-secret-0001"), std::string::npos) << text;
       EXPECT_EQ(text.find("serve-dead-secret-0001"), std::string::npos) << text;

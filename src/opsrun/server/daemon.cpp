@@ -34,6 +34,18 @@ std::string_view embedded_openapi();  // generated from docs/openapi.yaml
 namespace {
 
 // Loads every *.yaml / *.yml of the directories; an invalid file is reported and skipped.
+// A notify step naming a channel that is not configured fails each time it runs: say so at
+// start-up, once per step and channel.
+void warn_unknown_channels(const engine::Engine& engine, const notify::ChannelRegistry& channels) {
+  for (const auto& rb : engine.runbooks())
+    for (const auto& step : rb->steps)
+      if (step.type == model::StepType::Notify)
+        for (const auto& name : step.channels)
+          if (!channels.find(name))
+            log::warn("notify step names a channel that is not configured",
+                      {{"runbook", rb->id}, {"step", step.id}, {"channel", name}});
+}
+
 int load_runbooks(engine::Engine& engine, const std::vector<std::string>& dirs) {
   int loaded = 0;
   for (const auto& dir : dirs) {
@@ -153,6 +165,7 @@ int run_daemon(const DaemonFlags& flags) {
   engine_options.gate = guard.get();
   auto engine = engine::Engine::create(clock, runner, store->get(), engine_options);
   const int loaded = load_runbooks(*engine, dirs);
+  warn_unknown_channels(*engine, channels);
   auto recovered = engine->recover();
   if (!recovered) {
     std::fprintf(stderr, "serve: recovery: %s\n", recovered.error().describe().c_str());
