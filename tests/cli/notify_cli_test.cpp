@@ -29,14 +29,20 @@ class NotifyCli : public ::testing::Test {
     return (dir_ / name).string();
   }
   // A webhook that verifies its HMAC, a Slack incoming webhook, and a webhook nobody serves.
-  std::string config(const WebhookReceiver& hook, const SlackFake& slack, const std::string& dead_url) {
-    return write("opsrun.yaml", "channels:\n  defaults: {max_attempts: 1}\n"
-                                "  hook:\n    type: webhook\n    url: " + hook.url() +
-                                    "\n    secret: cli-hmac-secret-0001\n"
-                                    "  team:\n    type: slack\n    webhook_url: " + slack.webhook_url() +
-                                    "\n  dead:\n    type: webhook\n    url: " + dead_url + "\n");
+  std::string config(const WebhookReceiver& hook, const SlackFake& slack,
+                     const std::string& dead_url) {
+    return write("opsrun.yaml",
+                 "channels:\n  defaults: {max_attempts: 1}\n"
+                 "  hook:\n    type: webhook\n    url: " +
+                     hook.url() +
+                     "\n    secret: cli-hmac-secret-0001\n"
+                     "  team:\n    type: slack\n    webhook_url: " +
+                     slack.webhook_url() + "\n  dead:\n    type: webhook\n    url: " + dead_url +
+                     "\n");
   }
-  static std::string dead_url() { return WebhookReceiver::unserved_url("token=dead-url-secret-0001"); }
+  static std::string dead_url() {
+    return WebhookReceiver::unserved_url("token=dead-url-secret-0001");
+  }
   fs::path dir_;
 };
 
@@ -55,8 +61,10 @@ TEST_F(NotifyCli, TestOneChannelThenAll) {
   auto report = parse_json(all.out);
   ASSERT_TRUE(report && report->is_array()) << all.out;
   std::map<std::string, bool> ok;
-  for (const auto& row : report->as_array()) ok[std::string(row.at("channel").as_string())] = row.at("ok").as_bool();
-  EXPECT_EQ(ok, (std::map<std::string, bool>{{"dead", false}, {"hook", true}, {"log", true}, {"team", true}}));
+  for (const auto& row : report->as_array())
+    ok[std::string(row.at("channel").as_string())] = row.at("ok").as_bool();
+  EXPECT_EQ(ok, (std::map<std::string, bool>{
+                    {"dead", false}, {"hook", true}, {"log", true}, {"team", true}}));
   EXPECT_EQ(hook.accepted().size(), 2u);
   EXPECT_EQ(slack.messages().size(), 1u);
   for (const std::string& out : {one.out, one.err, all.out, all.err}) {
@@ -72,7 +80,8 @@ TEST_F(NotifyCli, UnknownChannelAndBadConfigAreInvalidInput) {
   auto r = run_opsrun({"notify", "test", "nope", "--config", config(hook, slack, dead_url())});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown channel 'nope'"), std::string::npos) << r.err;
-  const auto bad = write("bad.yaml", "channels:\n  hook:\n    type: webhook\n    urll: http://x/\n");
+  const auto bad =
+      write("bad.yaml", "channels:\n  hook:\n    type: webhook\n    urll: http://x/\n");
   r = run_opsrun({"notify", "test", "--all", "--config", bad});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad.yaml:4:5"), std::string::npos) << r.err;
@@ -84,7 +93,8 @@ TEST_F(NotifyCli, LocalRunNotifiesThroughConfiguredChannelsAndRecordsAFailure) {
   SlackFake slack;
   const auto cfg = config(hook, slack, dead_url());
   const auto rb = write("rb.yaml", kTellRunbook);
-  auto r = run_opsrun({"run", rb, "--ctx", "host=web01", "--config", cfg, "--output", "json", "--ephemeral"});
+  auto r = run_opsrun(
+      {"run", rb, "--ctx", "host=web01", "--config", cfg, "--output", "json", "--ephemeral"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   ASSERT_EQ(hook.accepted().size(), 1u);
   auto body = parse_json(hook.accepted()[0]);

@@ -63,10 +63,12 @@ TEST(ChannelsConfig, ReadsEveryTypeWithDefaultsAndOverrides) {
 }
 
 TEST(ChannelsConfig, UnknownKeyNamedAtItsLine) {
-  auto c = load_text("channels:\n  hook:\n    type: webhook\n    url: http://h/x\n    secrett: k\n", "c.yaml");
+  auto c = load_text("channels:\n  hook:\n    type: webhook\n    url: http://h/x\n    secrett: k\n",
+                     "c.yaml");
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().where, "c.yaml:5:5");
-  EXPECT_NE(c.error().message.find("channels.hook.secrett"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("channels.hook.secrett"), std::string::npos)
+      << c.error().message;
 }
 
 TEST(ChannelsConfig, WrongTypesAndValuesAtTheirLine) {
@@ -86,15 +88,17 @@ TEST(ChannelsConfig, WrongTypesAndValuesAtTheirLine) {
   auto f = load_text("channels:\n  email:\n    url: smtp://h\n    from: a@b\n", "c.yaml");
   ASSERT_FALSE(f);
   EXPECT_NE(f.error().message.find("to is required"), std::string::npos);
-  auto g = load_text("channels:\n  snow:\n    type: servicenow\n    instance_url: https://x\n"
-                     "    username: u\n    password: p\n    fields: {team: ops}\n",
-                     "c.yaml");
+  auto g = load_text(
+      "channels:\n  snow:\n    type: servicenow\n    instance_url: https://x\n"
+      "    username: u\n    password: p\n    fields: {team: ops}\n",
+      "c.yaml");
   ASSERT_FALSE(g);
   EXPECT_NE(g.error().message.find("u_<name>"), std::string::npos);
 }
 
 TEST(ChannelsConfig, SlackNeedsExactlyOneWayToPost) {
-  auto both = load_text("channels:\n  slack:\n    webhook_url: https://h/s\n    bot_token: xoxb-1\n    channel: c\n");
+  auto both = load_text(
+      "channels:\n  slack:\n    webhook_url: https://h/s\n    bot_token: xoxb-1\n    channel: c\n");
   ASSERT_FALSE(both);
   EXPECT_NE(both.error().message.find("either"), std::string::npos);
   auto none = load_text("channels:\n  slack:\n    channel: c\n");
@@ -110,7 +114,8 @@ TEST(ChannelsConfig, ABadSecretValueIsNotEchoed) {
   unsetenv("OPSRUN_TEST_HOOK");
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().where, "c.yaml:3:18");
-  EXPECT_EQ(c.error().describe().find("very-secret-path"), std::string::npos) << c.error().describe();
+  EXPECT_EQ(c.error().describe().find("very-secret-path"), std::string::npos)
+      << c.error().describe();
 }
 
 TEST(ChannelsConfig, EmptyOrAbsentSectionHasNoChannels) {

@@ -23,8 +23,10 @@ class PagerDutyFake {
   void fail_next(int status, std::string retry_after = "");
 
   // "triggered", "acknowledged", "resolved" or "" (no such alert), per routing key and dedup key.
-  [[nodiscard]] std::string state(const std::string& routing_key, const std::string& dedup_key) const;
-  // Accepted events in order (the request bodies); dropped ones (ack/resolve of no open alert) excluded.
+  [[nodiscard]] std::string state(const std::string& routing_key,
+                                  const std::string& dedup_key) const;
+  // Accepted events in order (the request bodies); dropped ones (ack/resolve of no open alert)
+  // excluded.
   [[nodiscard]] std::vector<JsonObject> events() const;
   [[nodiscard]] std::vector<HttpRequest> requests() const { return server_.requests(); }
 

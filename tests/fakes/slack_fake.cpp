@@ -21,7 +21,9 @@ HttpResponse api_reply(JsonObject body) {
   return r;
 }
 
-HttpResponse api_error(std::string code) { return api_reply(JsonObject{{"ok", false}, {"error", std::move(code)}}); }
+HttpResponse api_error(std::string code) {
+  return api_reply(JsonObject{{"ok", false}, {"error", std::move(code)}});
+}
 
 std::string str(const JsonObject& o, const char* key) {
   const Json* v = o.if_contains(key);
@@ -31,12 +33,14 @@ std::string str(const JsonObject& o, const char* key) {
 }  // namespace
 
 SlackFake::SlackFake() {
-  for (const char* name : {"alerts-critical", "alerts-warning", "alerts-info", "ops"}) add_channel(name);
+  for (const char* name : {"alerts-critical", "alerts-warning", "alerts-info", "ops"})
+    add_channel(name);
   server_.set_handler([this](const HttpRequest& r) { return handle(r); });
 }
 
 void SlackFake::fail_next(int status, std::string retry_after) {
-  HttpResponse r = text_reply(status, status == 429 ? R"({"ok":false,"error":"ratelimited"})" : "rollup_error");
+  HttpResponse r =
+      text_reply(status, status == 429 ? R"({"ok":false,"error":"ratelimited"})" : "rollup_error");
   if (!retry_after.empty()) r.headers.emplace_back("Retry-After", retry_after);
   server_.push_response(std::move(r));
 }
@@ -104,7 +108,8 @@ HttpResponse SlackFake::api(const HttpRequest& r, const std::string& method) {
   const std::string auth = r.header("Authorization");
   if (auth.empty()) return api_error("not_authed");
   if (auth != std::string("Bearer ") + kToken) return api_error("invalid_auth");
-  if (!r.header("Content-Type").starts_with("application/json")) return api_error("invalid_post_type");
+  if (!r.header("Content-Type").starts_with("application/json"))
+    return api_error("invalid_post_type");
   auto parsed = parse_json(r.body);
   if (!parsed || !parsed->is_object()) return api_error("invalid_json");
   const JsonObject& b = parsed->as_object();
@@ -118,16 +123,23 @@ HttpResponse SlackFake::api(const HttpRequest& r, const std::string& method) {
     const std::string thread_ts = str(b, "thread_ts");
     if (!thread_ts.empty()) {
       bool parent = false;
-      for (const auto& m : messages_) parent = parent || (m.channel == id && m.ts == thread_ts && m.thread_ts.empty());
+      for (const auto& m : messages_)
+        parent = parent || (m.channel == id && m.ts == thread_ts && m.thread_ts.empty());
       if (!parent) return api_error("thread_not_found");
     }
     char ts[32];
-    std::snprintf(ts, sizeof ts, "%lld.%06lld", 1700000000LL + next_ts_ / 1000000, next_ts_ % 1000000);
+    std::snprintf(ts, sizeof ts, "%lld.%06lld", 1700000000LL + next_ts_ / 1000000,
+                  next_ts_ % 1000000);
     ++next_ts_;
     const Json* broadcast = b.if_contains("reply_broadcast");
-    messages_.push_back(Message{id, ts, thread_ts, text, broadcast != nullptr && broadcast->is_bool() && broadcast->as_bool(), 0});
-    return api_reply(JsonObject{{"ok", true}, {"channel", id}, {"ts", ts},
-                                {"message", JsonObject{{"text", text}, {"type", "message"}, {"ts", ts}}}});
+    messages_.push_back(
+        Message{id, ts, thread_ts, text,
+                broadcast != nullptr && broadcast->is_bool() && broadcast->as_bool(), 0});
+    return api_reply(
+        JsonObject{{"ok", true},
+                   {"channel", id},
+                   {"ts", ts},
+                   {"message", JsonObject{{"text", text}, {"type", "message"}, {"ts", ts}}}});
   }
   if (method == "chat.update") {
     const std::string ts = str(b, "ts");

@@ -18,12 +18,12 @@ namespace opsrun::testing {
 class SlackFake {
  public:
   struct Message {
-    std::string channel;        // the channel ID (C...), or the webhook path for webhooks
+    std::string channel;  // the channel ID (C...), or the webhook path for webhooks
     std::string ts;
-    std::string thread_ts;      // "" for a top-level message
+    std::string thread_ts;  // "" for a top-level message
     std::string text;
     bool reply_broadcast = false;
-    int edits = 0;              // chat.update calls that changed it
+    int edits = 0;  // chat.update calls that changed it
   };
 
   static constexpr const char* kToken = "xoxb-fake-token-0001";
@@ -58,7 +58,7 @@ class SlackFake {
   std::vector<std::string> webhook_paths_{kWebhookPath};
   std::vector<Message> messages_;
   long long next_ts_ = 0;
-  int channel_count_ = 0;                        // IDs are never reused
+  int channel_count_ = 0;      // IDs are never reused
   LoopbackHttpServer server_;  // last: stopped first
 };
 

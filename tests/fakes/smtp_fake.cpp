@@ -66,7 +66,8 @@ SmtpFake::SmtpFake(std::string username, std::string password)
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 8) != 0)
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, 8) != 0)
     throw std::runtime_error("bind/listen on 127.0.0.1 failed");
   socklen_t len = sizeof addr;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -128,7 +129,8 @@ void SmtpFake::session(int fd) {
   while (read_line(fd, wake_r_, buf, line)) {
     const std::string verb = upper(line.substr(0, line.find(' ')));
     if (verb == "EHLO") {
-      say(fd, "250-fake.smtp.test\r\n250-8BITMIME\r\n" + std::string(username_.empty() ? "" : "250-AUTH PLAIN\r\n") +
+      say(fd, "250-fake.smtp.test\r\n250-8BITMIME\r\n" +
+                  std::string(username_.empty() ? "" : "250-AUTH PLAIN\r\n") +
                   "250 SIZE 1048576\r\n");
     } else if (verb == "HELO") {
       say(fd, "250 fake.smtp.test\r\n");
@@ -145,7 +147,8 @@ void SmtpFake::session(int fd) {
       const std::string decoded = base64_decode(arg);  // authzid \0 authcid \0 password
       const auto a = decoded.find('\0');
       const auto b = a == std::string::npos ? a : decoded.find('\0', a + 1);
-      if (b != std::string::npos && decoded.substr(a + 1, b - a - 1) == username_ && decoded.substr(b + 1) == password_) {
+      if (b != std::string::npos && decoded.substr(a + 1, b - a - 1) == username_ &&
+          decoded.substr(b + 1) == password_) {
         user = username_;
         say(fd, "235 2.7.0 authenticated\r\n");
       } else {

@@ -15,10 +15,10 @@ namespace opsrun::testing {
 class SmtpFake {
  public:
   struct Mail {
-    std::string from;                       // the MAIL FROM address, without <>
+    std::string from;  // the MAIL FROM address, without <>
     std::vector<std::string> to;
-    std::string data;                       // the message, CRLF line ends, dot-unstuffed
-    std::string user;                       // who authenticated, "" when nobody
+    std::string data;  // the message, CRLF line ends, dot-unstuffed
+    std::string user;  // who authenticated, "" when nobody
   };
 
   // username empty: AUTH is not offered.

@@ -28,7 +28,8 @@ inline std::shared_ptr<notify::Channel> channel_from_yaml(const std::string& ent
 
 // Delivers with stderr captured and expects a failure that shows `secret` neither in the
 // error nor in any log line written meanwhile; returns the error.
-inline Error failure_hiding(notify::Channel& channel, const notify::Notification& n, const std::string& secret) {
+inline Error failure_hiding(notify::Channel& channel, const notify::Notification& n,
+                            const std::string& secret) {
   ::testing::internal::CaptureStderr();
   auto r = channel.deliver(n);
   const std::string logs = ::testing::internal::GetCapturedStderr();
@@ -42,7 +43,8 @@ inline Error failure_hiding(notify::Channel& channel, const notify::Notification
 }
 
 inline notify::Notification alert(std::string message, notify::Severity s = notify::Severity::P1,
-                                  std::string key = "", notify::Action a = notify::Action::Trigger) {
+                                  std::string key = "",
+                                  notify::Action a = notify::Action::Trigger) {
   notify::Notification n;
   n.execution_id = "exec-42";
   n.runbook_id = "disk-cleanup";

@@ -21,7 +21,10 @@ std::string mail_yaml(const SmtpFake& smtp, const std::string& password = "smtp-
 
 std::string header(const std::string& data, const std::string& name) {
   const auto at = data.find("\r\n" + name + ": ");
-  if (at == std::string::npos) return data.starts_with(name + ": ") ? data.substr(name.size() + 2, data.find("\r\n") - name.size() - 2) : "";
+  if (at == std::string::npos)
+    return data.starts_with(name + ": ")
+               ? data.substr(name.size() + 2, data.find("\r\n") - name.size() - 2)
+               : "";
   const auto start = at + 2 + name.size() + 2;
   return data.substr(start, data.find("\r\n", start) - start);
 }
@@ -60,7 +63,8 @@ TEST(EmailChannel, NonAsciiSubjectIsEncodedAndADotLineSurvives) {
   ASSERT_EQ(smtp.mails().size(), 1u);
   const std::string data = smtp.mails()[0].data;
   EXPECT_TRUE(header(data, "Subject").starts_with("=?UTF-8?B?")) << header(data, "Subject");
-  EXPECT_NE(data.find("\r\n.\r\nend\r\n"), std::string::npos);  // dot-stuffed by libcurl, unstuffed by the server
+  EXPECT_NE(data.find("\r\n.\r\nend\r\n"),
+            std::string::npos);  // dot-stuffed by libcurl, unstuffed by the server
 }
 
 TEST(EmailChannel, ATransientReplyIsRetriedAPermanentOneIsNot) {

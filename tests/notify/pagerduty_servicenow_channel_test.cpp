@@ -137,7 +137,9 @@ TEST(ServiceNowChannel, OAuthClientCredentialsFromConfig) {
   auto created = ch->deliver(alert("x", Severity::P0));
   ASSERT_TRUE(created) << created.error().describe();
   EXPECT_EQ(sn.token_requests(), 1);
-  EXPECT_EQ(sn.incidents().at(std::string(created->at("sys_id").as_string())).at("impact").as_string(), "3");
+  EXPECT_EQ(
+      sn.incidents().at(std::string(created->at("sys_id").as_string())).at("impact").as_string(),
+      "3");
 }
 
 TEST(ServiceNowChannel, ADeletedIncidentIsOpenedAgain) {
@@ -160,9 +162,10 @@ TEST(ServiceNowChannel, ADeletedIncidentIsOpenedAgain) {
 TEST(ServiceNowChannel, AWrongPasswordFailsAtOnceWithoutShowingIt) {
   ServiceNowFake sn;
   FakeClock clock;
-  auto ch = channel_from_yaml("  sn:\n    type: servicenow\n    instance_url: " + sn.url() +
-                                  "\n    username: automation-user\n    password: wrong-pass-secret\n",
-                              clock);
+  auto ch =
+      channel_from_yaml("  sn:\n    type: servicenow\n    instance_url: " + sn.url() +
+                            "\n    username: automation-user\n    password: wrong-pass-secret\n",
+                        clock);
   const Error r = failure_hiding(*ch, alert("x"), "wrong-pass-secret");
   EXPECT_EQ(r.code, ErrorCode::PermissionDenied);
   EXPECT_NE(r.message.find("sn"), std::string::npos);

@@ -15,7 +15,8 @@ TEST(RetryAfter, SecondsAndHttpDates) {
   const SystemTime now = from_unix_ms(1'800'000'000'000);  // 2027-01-15T08:00:00Z
   EXPECT_EQ(notify::detail::parse_retry_after("7", now), Millis(7000));
   EXPECT_EQ(notify::detail::parse_retry_after(" 0 ", now), Millis(0));
-  EXPECT_EQ(notify::detail::parse_retry_after("Fri, 15 Jan 2027 08:00:30 GMT", now), Millis(30'000));
+  EXPECT_EQ(notify::detail::parse_retry_after("Fri, 15 Jan 2027 08:00:30 GMT", now),
+            Millis(30'000));
   EXPECT_EQ(notify::detail::parse_retry_after("Fri, 15 Jan 2027 07:00:00 GMT", now), Millis(0));
   EXPECT_FALSE(notify::detail::parse_retry_after("", now));
   EXPECT_FALSE(notify::detail::parse_retry_after("-3", now));

@@ -69,10 +69,12 @@ TEST(ServiceNowClient, CreatesAnIncidentWithCustomFieldsAndUpdatesIt) {
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].method, "POST");
   EXPECT_EQ(target_path(reqs[0].target), "/api/now/table/incident");
-  EXPECT_EQ(reqs[0].header("Authorization"), "Basic " + base64_encode("automation-user:sn-pass-0001"));
+  EXPECT_EQ(reqs[0].header("Authorization"),
+            "Basic " + base64_encode("automation-user:sn-pass-0001"));
   EXPECT_EQ(reqs[0].header("Content-Type"), "application/json");
 
-  auto updated = client.update_incident(ref->sys_id, JsonObject{{"work_notes", "follow-up"}, {"urgency", "1"}});
+  auto updated = client.update_incident(ref->sys_id,
+                                        JsonObject{{"work_notes", "follow-up"}, {"urgency", "1"}});
   ASSERT_TRUE(updated) << updated.error().describe();
   incidents = fake.incidents();
   EXPECT_EQ(incidents.at(ref->sys_id).at("work_notes").as_string(), "follow-up");
@@ -108,7 +110,8 @@ TEST(ServiceNowClient, Retries500sUntilGivingUp) {
   ASSERT_FALSE(ref);
   EXPECT_EQ(ref.error().code, ErrorCode::Unavailable);
   EXPECT_NE(ref.error().message.find("HTTP 500"), std::string::npos) << ref.error().message;
-  EXPECT_NE(ref.error().message.find("gave up after 3 attempts"), std::string::npos) << ref.error().message;
+  EXPECT_NE(ref.error().message.find("gave up after 3 attempts"), std::string::npos)
+      << ref.error().message;
   EXPECT_EQ(table_requests(fake), 3);
   EXPECT_TRUE(fake.incidents().empty());
 }
@@ -120,10 +123,12 @@ TEST(ServiceNowClient, DoesNotRetryOther4xx) {
   auto ref = client.create_incident(JsonObject{{"short_description", "x"}, {"state", "6"}});
   ASSERT_FALSE(ref);
   EXPECT_EQ(ref.error().code, ErrorCode::PermissionDenied);
-  EXPECT_NE(ref.error().message.find("close_code and close_notes are mandatory"), std::string::npos);
+  EXPECT_NE(ref.error().message.find("close_code and close_notes are mandatory"),
+            std::string::npos);
   EXPECT_EQ(table_requests(fake), 1);
   // 404: an unknown record.
-  auto up = client.update_incident("0123456789abcdef0123456789abcdef", JsonObject{{"work_notes", "x"}});
+  auto up =
+      client.update_incident("0123456789abcdef0123456789abcdef", JsonObject{{"work_notes", "x"}});
   ASSERT_FALSE(up);
   EXPECT_EQ(up.error().code, ErrorCode::NotFound);
   EXPECT_EQ(table_requests(fake), 2);
@@ -168,7 +173,8 @@ TEST(ServiceNowClient, OAuthWithBadClientSecretFailsClearly) {
   notify::ServiceNowClient client(oauth(fake, "not-the-secret-5521"));
   auto ref = client.create_incident(seed_record());
   ASSERT_FALSE(ref);
-  EXPECT_NE(ref.error().message.find("servicenow oauth: HTTP 401"), std::string::npos) << ref.error().message;
+  EXPECT_NE(ref.error().message.find("servicenow oauth: HTTP 401"), std::string::npos)
+      << ref.error().message;
   EXPECT_EQ(ref.error().describe().find("not-the-secret-5521"), std::string::npos);
   EXPECT_EQ(table_requests(fake), 0);
 }
@@ -190,7 +196,8 @@ TEST(ServiceNowClient, UnreachableInstanceIsUnavailableAfterRetries) {
   auto ref = client.create_incident(seed_record());
   ASSERT_FALSE(ref);
   EXPECT_EQ(ref.error().code, ErrorCode::Unavailable);
-  EXPECT_NE(ref.error().message.find("gave up after 2 attempts"), std::string::npos) << ref.error().message;
+  EXPECT_NE(ref.error().message.find("gave up after 2 attempts"), std::string::npos)
+      << ref.error().message;
 }
 
 TEST(ServiceNowClient, ValidatesSettings) {

@@ -18,7 +18,8 @@ using notify::Severity;
 std::string bot_yaml(const SlackFake& slack, const std::string& token = SlackFake::kToken) {
   return "  slack:\n    bot_token: " + token + "\n    api_url: " + slack.api_url() +
          "\n    channel: \"#alerts-info\"\n"
-         "    severity_channels: {P0: \"#alerts-critical\", P1: \"#alerts-critical\", P2: \"#alerts-warning\"}\n";
+         "    severity_channels: {P0: \"#alerts-critical\", P1: \"#alerts-critical\", P2: "
+         "\"#alerts-warning\"}\n";
 }
 
 // A stand-in for the store's settings table: outlives the channels built on it.
@@ -67,7 +68,8 @@ TEST(SlackChannel, SeverityWebhooksPickTheChannelsWebhook) {
 TEST(SlackChannel, ARevokedWebhookFailsWithoutShowingItsUrl) {
   SlackFake slack;
   FakeClock clock;
-  const std::string revoked = slack.api_url().substr(0, slack.api_url().size() - 4) + "/services/T0001/B0001/revoked-secret-path";
+  const std::string revoked = slack.api_url().substr(0, slack.api_url().size() - 4) +
+                              "/services/T0001/B0001/revoked-secret-path";
   auto ch = channel_from_yaml("  slack:\n    webhook_url: " + revoked + "\n", clock);
   const Error sent = failure_hiding(*ch, alert("x"), "revoked-secret-path");
   EXPECT_NE(sent.message.find("HTTP 404"), std::string::npos) << sent.message;
@@ -86,7 +88,8 @@ TEST(SlackChannel, BotPostsBySeverityToTheMappedChannel) {
   EXPECT_EQ(m[0].channel, slack.channel_id("alerts-critical"));
   EXPECT_EQ(m[1].channel, slack.channel_id("alerts-warning"));
   EXPECT_EQ(m[2].channel, slack.channel_id("alerts-info"));
-  EXPECT_EQ(slack.requests()[0].header("Authorization"), std::string("Bearer ") + SlackFake::kToken);
+  EXPECT_EQ(slack.requests()[0].header("Authorization"),
+            std::string("Bearer ") + SlackFake::kToken);
 }
 
 TEST(SlackChannel, ThreadRepliesReuseTheParentAcrossARestart) {
@@ -107,7 +110,8 @@ TEST(SlackChannel, ThreadRepliesReuseTheParentAcrossARestart) {
   auto reply = registry.send("slack", alert("disk 95% on web01", Severity::P1, "disk-web01"));
   ASSERT_TRUE(reply) << reply.error().describe();
   EXPECT_EQ(reply->at("thread").as_string(), "replied");
-  auto resolved = registry.send("slack", alert("disk back to 40%", Severity::P1, "disk-web01", Action::Resolve));
+  auto resolved = registry.send(
+      "slack", alert("disk back to 40%", Severity::P1, "disk-web01", Action::Resolve));
   ASSERT_TRUE(resolved) << resolved.error().describe();
   EXPECT_TRUE(resolved->at("parent_updated").as_bool());
   auto other = registry.send("slack", alert("cpu high", Severity::P1, "cpu-web01"));
@@ -123,8 +127,8 @@ TEST(SlackChannel, ThreadRepliesReuseTheParentAcrossARestart) {
   EXPECT_EQ(m[1].thread_ts, parent_ts);
   EXPECT_FALSE(m[1].reply_broadcast);
   EXPECT_EQ(m[2].thread_ts, parent_ts);
-  EXPECT_TRUE(m[2].reply_broadcast);      // resolution shows in the channel too
-  EXPECT_EQ(m[0].edits, 1);               // the parent now says RESOLVED
+  EXPECT_TRUE(m[2].reply_broadcast);  // resolution shows in the channel too
+  EXPECT_EQ(m[0].edits, 1);           // the parent now says RESOLVED
   EXPECT_NE(m[0].text.find("RESOLVED"), std::string::npos) << m[0].text;
   EXPECT_TRUE(m[3].thread_ts.empty());
   EXPECT_TRUE(m[4].thread_ts.empty());

@@ -10,7 +10,8 @@ namespace opsrun::testing {
 namespace {
 
 std::string hook_yaml(const WebhookReceiver& r, const std::string& extra = "") {
-  return "  hook:\n    type: webhook\n    url: " + r.url() + "\n    secret: hmac-secret-0001\n" + extra;
+  return "  hook:\n    type: webhook\n    url: " + r.url() + "\n    secret: hmac-secret-0001\n" +
+         extra;
 }
 
 TEST(WebhookChannel, PostsSignedJsonTheReceiverVerifies) {
@@ -61,11 +62,13 @@ TEST(WebhookChannel, Retries500sUntilItGivesUp) {
   FakeClock clock;
   ClockDriver driver(clock);
   for (int i = 0; i < 5; ++i) receiver.fail_next(500);
-  auto ch = channel_from_yaml("  hook:\n    type: webhook\n    url: " + receiver.url() + "\n    max_attempts: 3\n", clock);
+  auto ch = channel_from_yaml(
+      "  hook:\n    type: webhook\n    url: " + receiver.url() + "\n    max_attempts: 3\n", clock);
   auto sent = ch->deliver(alert("x"));
   ASSERT_FALSE(sent);
   EXPECT_EQ(sent.error().code, ErrorCode::Unavailable);
-  EXPECT_NE(sent.error().message.find("gave up after 3 attempts"), std::string::npos) << sent.error().message;
+  EXPECT_NE(sent.error().message.find("gave up after 3 attempts"), std::string::npos)
+      << sent.error().message;
   EXPECT_EQ(receiver.requests().size(), 3u);
 }
 
@@ -73,7 +76,8 @@ TEST(WebhookChannel, A400IsNotRetried) {
   WebhookReceiver receiver("");
   FakeClock clock;
   receiver.fail_next(400);
-  auto ch = channel_from_yaml("  hook:\n    type: webhook\n    url: " + receiver.url() + "\n", clock);
+  auto ch =
+      channel_from_yaml("  hook:\n    type: webhook\n    url: " + receiver.url() + "\n", clock);
   auto sent = ch->deliver(alert("x"));
   ASSERT_FALSE(sent);
   EXPECT_EQ(sent.error().code, ErrorCode::InvalidArgument);
@@ -84,7 +88,8 @@ TEST(WebhookChannel, ANetworkErrorIsRetriedAndNamesOnlyTheHost) {
   FakeClock clock;
   ClockDriver driver(clock);
   const std::string url = WebhookReceiver::unserved_url("token=url-secret-0001");
-  auto ch = channel_from_yaml("  hook:\n    type: webhook\n    url: " + url + "\n    max_attempts: 2\n", clock);
+  auto ch = channel_from_yaml(
+      "  hook:\n    type: webhook\n    url: " + url + "\n    max_attempts: 2\n", clock);
   const Error sent = failure_hiding(*ch, alert("x"), "url-secret-0001");
   EXPECT_EQ(sent.code, ErrorCode::Unavailable);
   EXPECT_NE(sent.message.find("gave up after 2 attempts"), std::string::npos) << sent.message;

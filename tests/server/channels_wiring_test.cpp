@@ -20,8 +20,9 @@ namespace fs = std::filesystem;
 TEST(ChannelsWiring, SlackThreadParentSurvivesAStoreReopen) {
   testing::SlackFake slack;
   const fs::path dir = fs::temp_directory_path() / ("opsrun-wiring-" + random_hex(6));
-  auto cfg = config::load_text("channels:\n  slack:\n    bot_token: " + std::string(testing::SlackFake::kToken) +
-                               "\n    api_url: " + slack.api_url() + "\n    channel: ops\n");
+  auto cfg = config::load_text(
+      "channels:\n  slack:\n    bot_token: " + std::string(testing::SlackFake::kToken) +
+      "\n    api_url: " + slack.api_url() + "\n    channel: ops\n");
   ASSERT_TRUE(cfg) << cfg.error().describe();
   notify::Notification n;
   n.message = "disk full";

@@ -28,8 +28,9 @@ struct NotifyDelivery : ::testing::Test {
       r.headers.emplace_back("Retry-After", "20");
       return r;
     });
-    auto cfg = config::load_text("channels:\n  hook:\n    type: webhook\n    url: " + service.url("/h") +
-                                 "\n    max_attempts: 10\n    max_time: 10m\n");
+    auto cfg =
+        config::load_text("channels:\n  hook:\n    type: webhook\n    url: " + service.url("/h") +
+                          "\n    max_attempts: 10\n    max_time: 10m\n");
     ASSERT_TRUE(cfg) << cfg.error().describe();
     notify::add_configured_channels(channels, cfg->channels, notify::ChannelDeps{clock, {}});
     step.id = "tell";
@@ -50,8 +51,10 @@ TEST_F(NotifyDelivery, TheStepTimeoutBoundsTheRetries) {
 
 TEST_F(NotifyDelivery, ACancelEndsTheWaitAtOnce) {
   const auto start = steady_clock::now();
-  auto running = std::async(std::launch::async, [&] { return runner.run(request_for(step), token); });
-  for (int i = 0; i < 200 && service.request_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto running =
+      std::async(std::launch::async, [&] { return runner.run(request_for(step), token); });
+  for (int i = 0; i < 200 && service.request_count() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(service.request_count(), 1u);
   token.request(steps::CancelReason::Cancelled);
   ASSERT_EQ(running.wait_for(std::chrono::seconds(5)), std::future_status::ready);

@@ -37,7 +37,8 @@ int cmd_notify_test(const NotifyTestFlags& flags) {
   }
   const auto severity = notify::parse_severity(flags.severity);
   if (!severity) {
-    std::fprintf(stderr, "notify test: --severity is P0, P1, P2 or info, not '%s'\n", flags.severity.c_str());
+    std::fprintf(stderr, "notify test: --severity is P0, P1, P2 or info, not '%s'\n",
+                 flags.severity.c_str());
     return kExitInvalid;
   }
   SystemClock clock;
@@ -59,8 +60,8 @@ int cmd_notify_test(const NotifyTestFlags& flags) {
     if (registry.find(name)) continue;
     std::string known;
     for (const auto& n : registry.names()) known += (known.empty() ? "" : ", ") + n;
-    std::fprintf(stderr, "notify test: unknown channel '%s' (known: %s%s)\n", name.c_str(), known.c_str(),
-                 file.empty() ? "; no opsrun.yaml found, use --config" : "");
+    std::fprintf(stderr, "notify test: unknown channel '%s' (known: %s%s)\n", name.c_str(),
+                 known.c_str(), file.empty() ? "; no opsrun.yaml found, use --config" : "");
     return kExitInvalid;
   }
 
@@ -68,7 +69,8 @@ int cmd_notify_test(const NotifyTestFlags& flags) {
   n.runbook_id = "notify-test";
   n.severity = *severity;
   n.message = !flags.message.empty() ? flags.message
-                                     : "opsrun notification test from " + host_name() + " at " + format_time(clock.now());
+                                     : "opsrun notification test from " + host_name() + " at " +
+                                           format_time(clock.now());
   int failed = 0;
   JsonArray report;
   for (const auto& name : names) {
@@ -77,7 +79,8 @@ int cmd_notify_test(const NotifyTestFlags& flags) {
       if (c.name == name) type = c.type;
     const auto start = std::chrono::steady_clock::now();
     auto sent = registry.send(name, n);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     JsonObject row{{"channel", name}, {"type", type}, {"ok", sent.has_value()}, {"seconds", secs}};
     if (sent) {
       row["receipt"] = *sent;
@@ -89,14 +92,18 @@ int cmd_notify_test(const NotifyTestFlags& flags) {
       report.push_back(std::move(row));
       continue;
     }
-    std::printf("%-20s %-10s %s  %.2fs", name.c_str(), type.c_str(), sent ? "sent  " : "FAILED", secs);
-    if (sent && sent->is_object() && !sent->as_object().empty()) std::printf("  %s", to_json_text(*sent).c_str());
+    std::printf("%-20s %-10s %s  %.2fs", name.c_str(), type.c_str(), sent ? "sent  " : "FAILED",
+                secs);
+    if (sent && sent->is_object() && !sent->as_object().empty())
+      std::printf("  %s", to_json_text(*sent).c_str());
     if (!sent) std::printf("  %s", row["error"].as_string().c_str());
     std::printf("\n");
   }
-  if (flags.output == "json") std::printf("%s\n", to_pretty_json(report).c_str());
+  if (flags.output == "json")
+    std::printf("%s\n", to_pretty_json(report).c_str());
   else
-    std::printf("%zu channel%s tested, %d failed\n", names.size(), names.size() == 1 ? "" : "s", failed);
+    std::printf("%zu channel%s tested, %d failed\n", names.size(), names.size() == 1 ? "" : "s",
+                failed);
   return failed == 0 ? kExitOk : kExitFailed;
 }
 

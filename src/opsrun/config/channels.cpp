@@ -35,31 +35,37 @@ class ChannelsReader {
     r_.map(section, "channels");
     DeliveryConfig defaults;
     if (auto d = section["defaults"]) {
-      r_.fields(d, "channels.defaults", kDeliveryKeys, [&](const std::string& k, const YAML::Node& v) {
-        delivery_key(defaults, "channels.defaults." + k, k, v);
-      });
+      r_.fields(d, "channels.defaults", kDeliveryKeys,
+                [&](const std::string& k, const YAML::Node& v) {
+                  delivery_key(defaults, "channels.defaults." + k, k, v);
+                });
     }
     for (auto it = section.begin(); it != section.end(); ++it) {
       const std::string name = it->first.Scalar();
       if (name == "defaults") continue;
       const std::string ctx = "channels." + name;
       if (!valid_name(name))
-        r_.error(it->first, ctx + ": a channel name uses letters, digits, '-', '_' and '.' (at most 64)");
+        r_.error(it->first,
+                 ctx + ": a channel name uses letters, digits, '-', '_' and '.' (at most 64)");
       if (name == "log" || name == "audit-log")
-        r_.error(it->first, ctx + ": '" + name + "' is a built-in channel and cannot be configured");
+        r_.error(it->first,
+                 ctx + ": '" + name + "' is a built-in channel and cannot be configured");
       const YAML::Node v = it->second;  // a copy: the iterator hands out temporaries
       r_.map(v, ctx);
       ChannelConfig c;
       c.name = name;
       c.where = r_.where(it->first);
       c.delivery = defaults;
-      if (auto t = v["type"]) c.type = r_.str(t, ctx + ".type");
-      else if (kTypes.contains(name)) c.type = name;
+      if (auto t = v["type"])
+        c.type = r_.str(t, ctx + ".type");
+      else if (kTypes.contains(name))
+        c.type = name;
       if (!kTypes.contains(c.type)) {
-        r_.error(v["type"] ? v["type"] : it->first,
-                 ctx + (c.type.empty() ? ": set type (slack, pagerduty, email, servicenow or webhook)"
-                                       : ".type: unknown channel type '" + c.type +
-                                             "' (known: email, pagerduty, servicenow, slack, webhook)"));
+        r_.error(
+            v["type"] ? v["type"] : it->first,
+            ctx + (c.type.empty() ? ": set type (slack, pagerduty, email, servicenow or webhook)"
+                                  : ".type: unknown channel type '" + c.type +
+                                        "' (known: email, pagerduty, servicenow, slack, webhook)"));
       }
       if (c.type == "slack") slack(c, v, ctx);
       if (c.type == "pagerduty") pagerduty(c, v, ctx);
@@ -76,7 +82,8 @@ class ChannelsReader {
 
   // Reads the entry's keys: the type's own, plus `type` and the delivery limits.
   template <class F>
-  void entry(ChannelConfig& c, const YAML::Node& v, const std::string& ctx, std::set<std::string> keys, F f) {
+  void entry(ChannelConfig& c, const YAML::Node& v, const std::string& ctx,
+             std::set<std::string> keys, F f) {
     keys.insert("type");
     keys.insert(kDeliveryKeys.begin(), kDeliveryKeys.end());
     r_.fields(v, ctx, keys, [&](const std::string& k, const YAML::Node& val) {
@@ -86,21 +93,25 @@ class ChannelsReader {
     });
   }
 
-  void delivery_key(DeliveryConfig& d, const std::string& key, const std::string& k, const YAML::Node& v) const {
+  void delivery_key(DeliveryConfig& d, const std::string& key, const std::string& k,
+                    const YAML::Node& v) const {
     if (k == "timeout") {
       d.timeout = r_.duration(v, key);
-      if (d.timeout < Millis(100) || d.timeout > Millis(600'000)) r_.error(v, key + ": expected 100ms to 10m");
+      if (d.timeout < Millis(100) || d.timeout > Millis(600'000))
+        r_.error(v, key + ": expected 100ms to 10m");
     } else if (k == "max_attempts") {
       auto n = r_.number(v, key);
       if (n < 1 || n > 20) r_.error(v, key + ": expected 1 to 20");
       d.max_attempts = static_cast<int>(n);
     } else if (k == "max_time") {
       d.max_time = r_.duration(v, key);
-      if (d.max_time < Millis(1000) || d.max_time > Millis(3'600'000)) r_.error(v, key + ": expected 1s to 1h");
+      if (d.max_time < Millis(1000) || d.max_time > Millis(3'600'000))
+        r_.error(v, key + ": expected 1s to 1h");
     }
   }
 
-  std::string url(const YAML::Node& v, const std::string& key, std::initializer_list<std::string_view> schemes) const {
+  std::string url(const YAML::Node& v, const std::string& key,
+                  std::initializer_list<std::string_view> schemes) const {
     std::string s = r_.str(v, key);
     if (!is_url(s, schemes)) {
       std::string list;
@@ -111,7 +122,8 @@ class ChannelsReader {
     return s;
   }
 
-  std::map<std::string, std::string> severity_map(const YAML::Node& v, const std::string& key, bool urls) const {
+  std::map<std::string, std::string> severity_map(const YAML::Node& v, const std::string& key,
+                                                  bool urls) const {
     std::map<std::string, std::string> out;
     r_.fields(v, key, kSeverities, [&](const std::string& sev, const YAML::Node& sv) {
       out[sev] = urls ? url(sv, key + "." + sev, {"https", "http"}) : r_.str(sv, key + "." + sev);
@@ -122,13 +134,16 @@ class ChannelsReader {
   std::map<std::string, std::string> string_map(const YAML::Node& v, const std::string& key) const {
     r_.map(v, key);
     std::map<std::string, std::string> out;
-    for (auto it = v.begin(); it != v.end(); ++it) out[it->first.Scalar()] = r_.str(it->second, key + "." + it->first.Scalar());
+    for (auto it = v.begin(); it != v.end(); ++it)
+      out[it->first.Scalar()] = r_.str(it->second, key + "." + it->first.Scalar());
     return out;
   }
 
   void slack(ChannelConfig& c, const YAML::Node& v, const std::string& ctx) {
     auto& s = c.slack;
-    entry(c, v, ctx, {"webhook_url", "severity_webhooks", "bot_token", "api_url", "channel", "severity_channels"},
+    entry(c, v, ctx,
+          {"webhook_url", "severity_webhooks", "bot_token", "api_url", "channel",
+           "severity_channels"},
           [&](const std::string& k, const YAML::Node& val, const std::string& key) {
             if (k == "webhook_url") s.webhook_url = url(val, key, {"https", "http"});
             if (k == "severity_webhooks") s.severity_webhooks = severity_map(val, key, true);
@@ -139,11 +154,16 @@ class ChannelsReader {
           });
     const bool webhook = !s.webhook_url.empty() || !s.severity_webhooks.empty();
     if (webhook == !s.bot_token.empty())
-      r_.error(v, ctx + ": set either webhook_url/severity_webhooks (incoming webhook) or bot_token (Web API)");
-    if (!s.bot_token.empty() && s.channel.empty() && s.severity_channels.size() < kSeverities.size())
+      r_.error(v, ctx +
+                      ": set either webhook_url/severity_webhooks (incoming webhook) or bot_token "
+                      "(Web API)");
+    if (!s.bot_token.empty() && s.channel.empty() &&
+        s.severity_channels.size() < kSeverities.size())
       r_.error(v, ctx + ": with bot_token, set channel (or severity_channels for every severity)");
     if (webhook && (!s.channel.empty() || !s.severity_channels.empty()))
-      r_.error(v, ctx + ": channel and severity_channels need bot_token (an incoming webhook posts to its own channel)");
+      r_.error(v, ctx +
+                      ": channel and severity_channels need bot_token (an incoming webhook posts "
+                      "to its own channel)");
     if (webhook && s.webhook_url.empty() && s.severity_webhooks.size() < kSeverities.size())
       r_.error(v, ctx + ": set webhook_url (or severity_webhooks for every severity)");
   }
@@ -154,7 +174,8 @@ class ChannelsReader {
           [&](const std::string& k, const YAML::Node& val, const std::string& key) {
             if (k == "routing_key") {
               p.routing_key = r_.str(val, key);
-              if (p.routing_key.size() != 32) r_.error(val, key + ": expected the 32-character integration key");
+              if (p.routing_key.size() != 32)
+                r_.error(val, key + ": expected the 32-character integration key");
             }
             if (k == "url") p.url = url(val, key, {"https", "http"});
             if (k == "source") p.source = r_.str(val, key);
@@ -174,13 +195,17 @@ class ChannelsReader {
             if (k == "password") e.password = r_.str(val, key);
             if (k == "from") e.from = address(val, key);
             if (k == "to") {
-              if (val.IsScalar()) e.to.push_back(address(val, key));
-              else if (val.IsSequence()) for (const auto& a : val) e.to.push_back(address(a, key + "[]"));
-              else r_.error(val, key + ": expected an address or a list of addresses");
+              if (val.IsScalar())
+                e.to.push_back(address(val, key));
+              else if (val.IsSequence())
+                for (const auto& a : val) e.to.push_back(address(a, key + "[]"));
+              else
+                r_.error(val, key + ": expected an address or a list of addresses");
             }
             if (k == "tls") {
               e.tls = r_.str(val, key);
-              if (e.tls != "required" && e.tls != "none") r_.error(val, key + ": expected required or none");
+              if (e.tls != "required" && e.tls != "none")
+                r_.error(val, key + ": expected required or none");
             }
             if (k == "subject_prefix") e.subject_prefix = r_.str(val, key);
           });
@@ -194,20 +219,23 @@ class ChannelsReader {
     const auto at = a.find('@');
     const bool ok = at != std::string::npos && at > 0 && at + 1 < a.size() &&
                     a.find_first_of(" <>\r\n,;\"") == std::string::npos;
-    if (!ok) r_.error(v, key + ": expected a plain address like alerts@example.org, got '" + a + "'");
+    if (!ok)
+      r_.error(v, key + ": expected a plain address like alerts@example.org, got '" + a + "'");
     return a;
   }
 
   void servicenow(ChannelConfig& c, const YAML::Node& v, const std::string& ctx) {
     auto& s = c.servicenow;
     entry(c, v, ctx,
-          {"instance_url", "auth_type", "username", "password", "client_id", "client_secret", "impact",
-           "urgency", "assignment_group", "caller_id", "category", "subcategory", "close_code", "fields"},
+          {"instance_url", "auth_type", "username", "password", "client_id", "client_secret",
+           "impact", "urgency", "assignment_group", "caller_id", "category", "subcategory",
+           "close_code", "fields"},
           [&](const std::string& k, const YAML::Node& val, const std::string& key) {
             if (k == "instance_url") s.instance_url = url(val, key, {"https", "http"});
             if (k == "auth_type") {
               s.auth_type = r_.str(val, key);
-              if (s.auth_type != "basic" && s.auth_type != "oauth") r_.error(val, key + ": expected basic or oauth");
+              if (s.auth_type != "basic" && s.auth_type != "oauth")
+                r_.error(val, key + ": expected basic or oauth");
             }
             if (k == "username") s.username = r_.str(val, key);
             if (k == "password") s.password = r_.str(val, key);
@@ -215,7 +243,8 @@ class ChannelsReader {
             if (k == "client_secret") s.client_secret = r_.str(val, key);
             if (k == "impact" || k == "urgency") {
               std::string x = r_.str(val, key);
-              if (x != "1" && x != "2" && x != "3") r_.error(val, key + ": expected 1 (high), 2 (medium) or 3 (low)");
+              if (x != "1" && x != "2" && x != "3")
+                r_.error(val, key + ": expected 1 (high), 2 (medium) or 3 (low)");
               (k == "impact" ? s.impact : s.urgency) = x;
             }
             if (k == "assignment_group") s.assignment_group = r_.str(val, key);
@@ -228,7 +257,9 @@ class ChannelsReader {
               for (auto f = val.begin(); f != val.end(); ++f) {
                 const std::string name = f->first.Scalar();
                 if (!name.starts_with("u_") && !name.starts_with("x_"))
-                  r_.error(f->first, key + "." + name + ": custom fields are named u_<name> or x_<vendor>_<app>_<name>");
+                  r_.error(f->first,
+                           key + "." + name +
+                               ": custom fields are named u_<name> or x_<vendor>_<app>_<name>");
               }
             }
           });

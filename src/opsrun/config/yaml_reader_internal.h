@@ -44,7 +44,8 @@ class YamlReader {
       }
       if (in.compare(i, 2, "${") == 0) {
         auto close = in.find('}', i + 2);
-        if (close == std::string::npos) error(n, "unterminated ${ (no closing '}'; the value is not shown: it may be a secret)");
+        if (close == std::string::npos)
+          error(n, "unterminated ${ (no closing '}'; the value is not shown: it may be a secret)");
         std::string var = in.substr(i + 2, close - i - 2);
         const char* v = std::getenv(var.c_str());
         if (v == nullptr) error(n, "environment variable " + var + " is not set");

@@ -15,7 +15,9 @@ struct Delivery {
   Clock& clock;
   RetryOptions retry;
   Delivery(Clock& c, const config::DeliveryConfig& d);
-  [[nodiscard]] Pacing pacing(const Notification& n) const { return {clock, n.control.sleep, n.control.deadline}; }
+  [[nodiscard]] Pacing pacing(const Notification& n) const {
+    return {clock, n.control.sleep, n.control.deadline};
+  }
 };
 
 // KeyValue with a process-local fallback when no store backs it. The store has no delete:

@@ -37,7 +37,8 @@ Result<std::optional<std::string>> Memory::get(const std::string& key) {
     out = kv_.get(key);
   } else {
     std::lock_guard g(mu_);
-    if (auto it = local_.find(key); it != local_.end()) out = std::optional<std::string>(it->second);
+    if (auto it = local_.find(key); it != local_.end())
+      out = std::optional<std::string>(it->second);
   }
   if (out && *out && (*out)->empty()) *out = std::nullopt;  // forgotten
   return out;
@@ -45,7 +46,8 @@ Result<std::optional<std::string>> Memory::get(const std::string& key) {
 
 void Memory::forget(const std::string& key, std::string_view channel) {
   if (auto r = put(key, ""); !r)
-    log::warn("notification key not forgotten", {{"channel", std::string(channel)}, {"error", r.error().describe()}});
+    log::warn("notification key not forgotten",
+              {{"channel", std::string(channel)}, {"error", r.error().describe()}});
 }
 
 Result<void> Memory::put(const std::string& key, const std::string& value) {
@@ -59,7 +61,8 @@ std::string headline(const Notification& n, std::size_t max) {
   std::string line = n.message.substr(0, n.message.find('\n'));
   if (line.size() <= max) return line;
   std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // not mid-character
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80)
+    --cut;  // not mid-character
   return line.substr(0, cut) + "...";
 }
 
@@ -67,10 +70,12 @@ std::string plain_text(const Notification& n) {
   std::string out = n.message;
   std::string where;
   if (!n.runbook_id.empty()) where += "runbook " + n.runbook_id;
-  if (!n.execution_id.empty()) where += (where.empty() ? "" : " · ") + std::string("execution ") + n.execution_id;
+  if (!n.execution_id.empty())
+    where += (where.empty() ? "" : " · ") + std::string("execution ") + n.execution_id;
   if (!n.step_id.empty()) where += (where.empty() ? "" : " · ") + std::string("step ") + n.step_id;
   if (!where.empty()) out += "\n" + where;
-  if (n.details.is_object() && !n.details.as_object().empty()) out += "\n" + to_json_text(n.details);
+  if (n.details.is_object() && !n.details.as_object().empty())
+    out += "\n" + to_json_text(n.details);
   return out;
 }
 
@@ -84,8 +89,8 @@ std::string sha256_hex(std::string_view data) {
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), md, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
   return hex(md, len);
 }
 
@@ -94,8 +99,9 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
 namespace {
 
 void register_secrets(const config::ChannelConfig& c) {
-  for (const std::string* s : {&c.slack.bot_token, &c.pagerduty.routing_key, &c.email.password, &c.servicenow.password,
-                               &c.servicenow.client_secret, &c.webhook.url, &c.webhook.secret})
+  for (const std::string* s :
+       {&c.slack.bot_token, &c.pagerduty.routing_key, &c.email.password, &c.servicenow.password,
+        &c.servicenow.client_secret, &c.webhook.url, &c.webhook.secret})
     log::add_secret(*s);
   for (const auto& [_, value] : c.webhook.headers) log::add_secret(value);
   // A Slack webhook URL's path is the secret: redact it however the URL is cut.
@@ -120,7 +126,8 @@ std::shared_ptr<Channel> make_channel(const config::ChannelConfig& c, const Chan
   return nullptr;
 }
 
-void add_configured_channels(ChannelRegistry& registry, const std::vector<config::ChannelConfig>& channels,
+void add_configured_channels(ChannelRegistry& registry,
+                             const std::vector<config::ChannelConfig>& channels,
                              const ChannelDeps& deps) {
   for (const auto& c : channels) registry.add(make_channel(c, deps));
 }

@@ -25,16 +25,18 @@ struct KeyValue {
 };
 
 struct ChannelDeps {
-  Clock& clock;                                 // retry waits; must outlive the channels
+  Clock& clock;  // retry waits; must outlive the channels
   KeyValue memory;
 };
 
 // One channel. Registers the entry's secrets with log::add_secret first, so no log line
 // can show them.
-[[nodiscard]] std::shared_ptr<Channel> make_channel(const config::ChannelConfig& c, const ChannelDeps& deps);
+[[nodiscard]] std::shared_ptr<Channel> make_channel(const config::ChannelConfig& c,
+                                                    const ChannelDeps& deps);
 
 // Every entry, added to (or replacing in) the registry.
-void add_configured_channels(ChannelRegistry& registry, const std::vector<config::ChannelConfig>& channels,
+void add_configured_channels(ChannelRegistry& registry,
+                             const std::vector<config::ChannelConfig>& channels,
                              const ChannelDeps& deps);
 
 }  // namespace opsrun::notify

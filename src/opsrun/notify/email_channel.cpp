@@ -35,7 +35,8 @@ std::string base64(std::string_view in) {
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+    const unsigned n = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
                        static_cast<unsigned char>(in[i + 2]);
     out += {a[(n >> 18) & 63], a[(n >> 12) & 63], a[(n >> 6) & 63], a[n & 63]};
   }
@@ -58,7 +59,8 @@ std::string encode_header_text(std::string_view text) {
   std::string out;
   while (!text.empty()) {
     std::size_t cut = std::min<std::size_t>(45, text.size());
-    while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+      --cut;
     if (!out.empty()) out += "\r\n ";
     out += "=?UTF-8?B?" + base64(text.substr(0, cut)) + "?=";
     text.remove_prefix(cut);
@@ -85,7 +87,8 @@ std::string message_id(const std::string& from, SystemTime t) {
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(r));
-  return "<" + std::to_string(to_unix_ms(t)) + "." + hex + "@" + from.substr(from.find('@') + 1) + ">";
+  return "<" + std::to_string(to_unix_ms(t)) + "." + hex + "@" + from.substr(from.find('@') + 1) +
+         ">";
 }
 
 // CRLF line ends, and no line longer than SMTP allows (998 bytes; cut at 900).
@@ -119,8 +122,10 @@ bool retryable(CURLcode rc, long smtp_code) {
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM: return false;
-    default: return true;
+    case CURLE_SSL_CERTPROBLEM:
+      return false;
+    default:
+      return true;
   }
 }
 
@@ -151,11 +156,13 @@ class EmailChannel final : public Channel {
       rc = send_once(message, code, detail);
       AttemptVerdict v;
       v.retryable = rc != CURLE_OK && retryable(rc, code);
-      v.why = name_ + ": " + (code > 0 ? "SMTP " + std::to_string(code) : std::string(curl_easy_strerror(rc)));
+      v.why = name_ + ": " +
+              (code > 0 ? "SMTP " + std::to_string(code) : std::string(curl_easy_strerror(rc)));
       return v;
     });
     if (rc == CURLE_OK) return Json(JsonObject{{"message_id", id}, {"recipients", cfg_.to.size()}});
-    std::string msg = name_ + ": " + url_origin(cfg_.url) + ": " + (detail.empty() ? curl_easy_strerror(rc) : detail);
+    std::string msg = name_ + ": " + url_origin(cfg_.url) + ": " +
+                      (detail.empty() ? curl_easy_strerror(rc) : detail);
     if (code > 0) msg += " (SMTP " + std::to_string(code) + ")";
     if (!report.gave_up.empty()) msg += "; " + report.gave_up;
     const ErrorCode ec = rc == CURLE_LOGIN_DENIED ? ErrorCode::PermissionDenied
@@ -203,11 +210,15 @@ class EmailChannel final : public Channel {
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(delivery_.retry.attempt_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::min<long long>(delivery_.retry.attempt_timeout.count(), 10'000)));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(delivery_.retry.attempt_timeout.count()));
+    curl_easy_setopt(
+        c, CURLOPT_CONNECTTIMEOUT_MS,
+        static_cast<long>(std::min<long long>(delivery_.retry.attempt_timeout.count(), 10'000)));
     if (cfg_.url.starts_with("smtp://"))
-      curl_easy_setopt(c, CURLOPT_USE_SSL, cfg_.tls == "none" ? static_cast<long>(CURLUSESSL_NONE) : static_cast<long>(CURLUSESSL_ALL));
+      curl_easy_setopt(c, CURLOPT_USE_SSL,
+                       cfg_.tls == "none" ? static_cast<long>(CURLUSESSL_NONE)
+                                          : static_cast<long>(CURLUSESSL_ALL));
     if (!cfg_.username.empty()) {
       curl_easy_setopt(c, CURLOPT_USERNAME, cfg_.username.c_str());
       curl_easy_setopt(c, CURLOPT_PASSWORD, cfg_.password.c_str());

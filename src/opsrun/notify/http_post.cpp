@@ -42,14 +42,16 @@ std::size_t on_body(char* data, std::size_t size, std::size_t nmemb, void* user)
 bool header_is(std::string_view line, std::string_view name) {
   if (line.size() <= name.size() || line[name.size()] != ':') return false;
   return std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   });
 }
 
 std::string header_value(std::string_view line, std::size_t name_size) {
   std::string_view v = line.substr(name_size + 1);
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' '))
+    v.remove_suffix(1);
   return std::string(v);
 }
 
@@ -89,9 +91,9 @@ std::string url_origin(std::string_view url) {
   if (scheme_end == std::string_view::npos) return "(invalid url)";
   const auto host_start = scheme_end + 3;
   auto host_end = url.find_first_of("/?#", host_start);
-  std::string_view authority = url.substr(host_start, host_end == std::string_view::npos
-                                                          ? std::string_view::npos
-                                                          : host_end - host_start);
+  std::string_view authority =
+      url.substr(host_start, host_end == std::string_view::npos ? std::string_view::npos
+                                                                : host_end - host_start);
   if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
   return std::string(url.substr(0, host_start)) + std::string(authority);
 }
@@ -123,7 +125,8 @@ Result<HttpReply> http_once(const HttpCall& call, Millis timeout) {
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(timeout.count(), 10'000)));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<long long>(timeout.count(), 10'000)));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -149,7 +152,8 @@ Result<HttpReply> http_once(const HttpCall& call, Millis timeout) {
   const CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-    const ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::DeadlineExceeded : ErrorCode::Unavailable;
+    const ErrorCode code =
+        rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::DeadlineExceeded : ErrorCode::Unavailable;
     return fail(code, log::redact(url_origin(call.url) + ": " + detail));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
@@ -167,7 +171,8 @@ Result<HttpReply> http_with_retry(const HttpCall& call, const RetryOptions& opti
       v.why = std::string(what) + ": " + last.error().message;
     } else if (retryable_status(last->status)) {
       v.retryable = true;
-      v.why = std::string(what) + ": HTTP " + std::to_string(last->status) + " from " + url_origin(call.url);
+      v.why = std::string(what) + ": HTTP " + std::to_string(last->status) + " from " +
+              url_origin(call.url);
       v.retry_after = parse_retry_after(last->retry_after, pacing.clock.now());
     }
     return v;
@@ -186,8 +191,10 @@ Result<HttpReply> http_with_retry(const HttpCall& call, const RetryOptions& opti
 Error http_failure(std::string_view what, const HttpCall& call, const HttpReply& reply) {
   std::string msg = std::string(what) + ": HTTP " + std::to_string(reply.status) + " from " +
                     url_origin(call.url);
-  if (!reply.gave_up.empty()) msg += "; " + reply.gave_up;
-  else if (reply.attempts > 1) msg += " (after " + std::to_string(reply.attempts) + " attempts)";
+  if (!reply.gave_up.empty())
+    msg += "; " + reply.gave_up;
+  else if (reply.attempts > 1)
+    msg += " (after " + std::to_string(reply.attempts) + " attempts)";
   const std::string excerpt = body_excerpt(reply.body);
   if (!excerpt.empty()) msg += ": " + excerpt;
   ErrorCode code = ErrorCode::InvalidArgument;

@@ -18,14 +18,14 @@ struct HttpCall {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
-  std::string basic_user;            // HTTP basic auth when not empty
+  std::string basic_user;  // HTTP basic auth when not empty
   std::string basic_password;
 };
 
 struct HttpReply {
   long status = 0;
-  std::string body;                  // capped at 64 KiB
-  std::string retry_after;           // the raw header, when sent
+  std::string body;         // capped at 64 KiB
+  std::string retry_after;  // the raw header, when sent
   std::string location;
   int attempts = 0;
   // Set when the last answer was retryable and the loop stopped (see RetryReport).
@@ -43,7 +43,8 @@ struct HttpReply {
                                                 const Pacing& pacing, std::string_view what);
 
 // "what: HTTP 400 from host (after 1 attempt): <start of body>" for a reply that is not ok.
-[[nodiscard]] Error http_failure(std::string_view what, const HttpCall& call, const HttpReply& reply);
+[[nodiscard]] Error http_failure(std::string_view what, const HttpCall& call,
+                                 const HttpReply& reply);
 
 // scheme://host[:port] of a URL, without path, query or credentials: safe to print.
 [[nodiscard]] std::string url_origin(std::string_view url);

@@ -10,10 +10,14 @@ namespace {
 
 std::string_view pd_severity(Severity s) {
   switch (s) {
-    case Severity::P0: return "critical";
-    case Severity::P1: return "error";
-    case Severity::P2: return "warning";
-    case Severity::Info: return "info";
+    case Severity::P0:
+      return "critical";
+    case Severity::P1:
+      return "error";
+    case Severity::P2:
+      return "warning";
+    case Severity::Info:
+      return "info";
   }
   return "info";
 }
@@ -36,7 +40,8 @@ class PagerDutyChannel final : public Channel {
 
   Result<Json> deliver(const Notification& n) override {
     JsonObject event{{"routing_key", cfg_.routing_key}, {"event_action", to_string(n.action)}};
-    if (!n.key.empty()) event["dedup_key"] = n.key.size() <= 255 ? n.key : sha256_hex(n.key);
+    if (!n.key.empty())
+      event["dedup_key"] = n.key.size() <= 255 ? n.key : sha256_hex(n.key);
     else if (n.action != Action::Trigger)
       return fail(ErrorCode::InvalidArgument, name_ + ": " + std::string(to_string(n.action)) +
                                                   " needs a key (the dedup_key of the alert)");

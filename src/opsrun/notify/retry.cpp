@@ -19,9 +19,7 @@ bool sleep_on_clock(Clock& clock, Millis d) {
   return true;
 }
 
-std::string seconds_text(Millis d) {
-  return std::to_string((d.count() + 999) / 1000) + "s";
-}
+std::string seconds_text(Millis d) { return std::to_string((d.count() + 999) / 1000) + "s"; }
 
 }  // namespace
 
@@ -71,7 +69,8 @@ RetryReport run_with_retry(const RetryOptions& options, const Pacing& pacing,
     const Millis wait = v.retry_after ? *v.retry_after : backoff_delay(options, n);
     if (pacing.clock.now() + wait > deadline) {
       report.gave_up = "gave up after " + std::to_string(n) + " attempt" + (n == 1 ? "" : "s") +
-                       ": the next try (in " + seconds_text(wait) + ") would pass the delivery time limit";
+                       ": the next try (in " + seconds_text(wait) +
+                       ") would pass the delivery time limit";
       return report;
     }
     log::info("delivery retry", {{"why", v.why},

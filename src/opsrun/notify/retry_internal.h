@@ -17,7 +17,7 @@ struct RetryOptions {
   Millis attempt_timeout{10'000};  // one request (connect + transfer)
   Millis initial_backoff{500};     // then doubled per retry
   Millis max_backoff{30'000};
-  Millis budget{120'000};          // all attempts and waits together
+  Millis budget{120'000};  // all attempts and waits together
 };
 
 // Waits between attempts. Returns false when the caller gave up (the notify step was
@@ -33,9 +33,9 @@ struct Pacing {
 
 // What one attempt says about itself.
 struct AttemptVerdict {
-  bool retryable = false;              // false: final (success or a failure not worth retrying)
-  std::optional<Millis> retry_after;   // the server's Retry-After, when it sent one
-  std::string why;                     // "HTTP 503", "connection refused" (for logs)
+  bool retryable = false;             // false: final (success or a failure not worth retrying)
+  std::optional<Millis> retry_after;  // the server's Retry-After, when it sent one
+  std::string why;                    // "HTTP 503", "connection refused" (for logs)
 };
 
 struct RetryReport {

@@ -12,10 +12,14 @@ namespace {
 
 std::pair<std::string, std::string> impact_urgency(Severity s) {
   switch (s) {
-    case Severity::P0: return {"1", "1"};
-    case Severity::P1: return {"2", "1"};
-    case Severity::P2: return {"2", "2"};
-    case Severity::Info: return {"3", "3"};
+    case Severity::P0:
+      return {"1", "1"};
+    case Severity::P1:
+      return {"2", "1"};
+    case Severity::P2:
+      return {"2", "2"};
+    case Severity::Info:
+      return {"3", "3"};
   }
   return {"3", "3"};
 }
@@ -36,8 +40,12 @@ ServiceNowSettings settings_from(const config::ChannelConfig& c) {
 class ServiceNowChannel final : public Channel {
  public:
   ServiceNowChannel(const config::ChannelConfig& c, const ChannelDeps& deps)
-      : name_(c.name), cfg_(c.servicenow), max_time_(c.delivery.max_time), clock_(deps.clock),
-        client_(settings_from(c), deps.clock), memory_(deps.memory) {}
+      : name_(c.name),
+        cfg_(c.servicenow),
+        max_time_(c.delivery.max_time),
+        clock_(deps.clock),
+        client_(settings_from(c), deps.clock),
+        memory_(deps.memory) {}
 
   [[nodiscard]] std::string name() const override { return name_; }
   Result<void> send(const Notification& n) override { return as_void(deliver(n)); }
@@ -58,17 +66,19 @@ class ServiceNowChannel final : public Channel {
           if (n.action == Action::Resolve) memory_.forget(memory_key, name_);
           return receipt(ref, n.action == Action::Resolve ? "resolved" : "updated");
         }
-        if (updated.error().code != ErrorCode::NotFound) return std::unexpected(prefixed(updated.error()));
+        if (updated.error().code != ErrorCode::NotFound)
+          return std::unexpected(prefixed(updated.error()));
         // The incident is gone (deleted, or hidden by an ACL): open a new one.
       }
     }
     auto created = client_.create_incident(create_fields(n), control);
     if (!created) return std::unexpected(prefixed(created.error()));
     if (!n.key.empty() && n.action != Action::Resolve) {
-      const std::string value = to_json_text(JsonObject{{"sys_id", created->sys_id}, {"number", created->number},
-                                                        {"link", created->link}});
+      const std::string value = to_json_text(JsonObject{
+          {"sys_id", created->sys_id}, {"number", created->number}, {"link", created->link}});
       if (auto saved = memory_.put(memory_key, value); !saved)
-        log::warn("servicenow incident key not saved", {{"channel", name_}, {"error", saved.error().describe()}});
+        log::warn("servicenow incident key not saved",
+                  {{"channel", name_}, {"error", saved.error().describe()}});
     }
     return receipt(*created, "created");
   }
@@ -82,7 +92,8 @@ class ServiceNowChannel final : public Channel {
   Memory memory_;
 
   Error prefixed(Error e) const {
-    if (name_ != "servicenow" && e.message.starts_with("servicenow")) e.message = name_ + " (" + e.message + ")";
+    if (name_ != "servicenow" && e.message.starts_with("servicenow"))
+      e.message = name_ + " (" + e.message + ")";
     return e;
   }
 
@@ -90,14 +101,17 @@ class ServiceNowChannel final : public Channel {
     IncidentRef ref;
     if (auto j = parse_json(text); j && j->is_object()) {
       const auto& o = j->as_object();
-      for (auto [field, out] : {std::pair{"sys_id", &ref.sys_id}, {"number", &ref.number}, {"link", &ref.link}})
-        if (const Json* v = o.if_contains(field); v && v->is_string()) *out = std::string(v->as_string());
+      for (auto [field, out] :
+           {std::pair{"sys_id", &ref.sys_id}, {"number", &ref.number}, {"link", &ref.link}})
+        if (const Json* v = o.if_contains(field); v && v->is_string())
+          *out = std::string(v->as_string());
     }
     return ref;
   }
 
   static Result<Json> receipt(const IncidentRef& ref, std::string_view what) {
-    return Json(JsonObject{{"incident", what}, {"number", ref.number}, {"sys_id", ref.sys_id}, {"link", ref.link}});
+    return Json(JsonObject{
+        {"incident", what}, {"number", ref.number}, {"sys_id", ref.sys_id}, {"link", ref.link}});
   }
 
   void close_fields(const Notification& n, JsonObject& f) const {
@@ -116,8 +130,10 @@ class ServiceNowChannel final : public Channel {
                  {"description", plain_text(n)},
                  {"impact", cfg_.impact.empty() ? impact : cfg_.impact},
                  {"urgency", cfg_.urgency.empty() ? urgency : cfg_.urgency}};
-    for (auto [field, value] : {std::pair{"category", &cfg_.category}, {"subcategory", &cfg_.subcategory},
-                                {"assignment_group", &cfg_.assignment_group}, {"caller_id", &cfg_.caller_id}})
+    for (auto [field, value] : {std::pair{"category", &cfg_.category},
+                                {"subcategory", &cfg_.subcategory},
+                                {"assignment_group", &cfg_.assignment_group},
+                                {"caller_id", &cfg_.caller_id}})
       if (!value->empty()) f[field] = *value;
     if (!n.key.empty()) f["correlation_id"] = n.key.size() <= 100 ? n.key : sha256_hex(n.key);
     for (const auto& [k, v] : cfg_.fields) f[k] = v;

@@ -32,7 +32,8 @@ std::string envelope_message(const std::string& body) {
   const Json* m = find_path(*j, "error.message");
   const Json* d = find_path(*j, "error.detail");
   std::string out = m && m->is_string() ? std::string(m->as_string()) : std::string();
-  if (d && d->is_string() && !d->as_string().empty()) out += (out.empty() ? "" : ": ") + std::string(d->as_string());
+  if (d && d->is_string() && !d->as_string().empty())
+    out += (out.empty() ? "" : ": ") + std::string(d->as_string());
   return out;
 }
 
@@ -48,7 +49,7 @@ struct ServiceNowClient::Impl {
   ServiceNowSettings settings;
   Clock& clock;
   std::mutex mu;
-  std::string token;          // OAuth access token, when fetched
+  std::string token;  // OAuth access token, when fetched
   SystemTime token_expiry{};
 
   detail::RetryOptions retry() const {
@@ -58,7 +59,9 @@ struct ServiceNowClient::Impl {
     o.budget = o.attempt_timeout * o.max_attempts + Millis(60'000);
     return o;
   }
-  detail::Pacing pacing(const DeliveryControl& control) { return {clock, control.sleep, control.deadline}; }
+  detail::Pacing pacing(const DeliveryControl& control) {
+    return {clock, control.sleep, control.deadline};
+  }
   bool oauth() const { return settings.auth_type == "oauth"; }
 
   Result<std::string> access_token(const DeliveryControl& control, bool renew) {
@@ -83,13 +86,16 @@ struct ServiceNowClient::Impl {
     auto j = parse_json(reply->body);
     const Json* t = j ? find_path(*j, "access_token") : nullptr;
     if (t == nullptr || !t->is_string() || t->as_string().empty())
-      return fail(ErrorCode::Unavailable, "servicenow oauth: the token response has no access_token");
+      return fail(ErrorCode::Unavailable,
+                  "servicenow oauth: the token response has no access_token");
     token = std::string(t->as_string());
     log::add_secret(token);
     long long expires = 1800;
     if (const Json* e = find_path(*j, "expires_in")) {
-      if (e->is_int64()) expires = e->as_int64();
-      else if (e->is_string()) expires = std::atoll(std::string(e->as_string()).c_str());
+      if (e->is_int64())
+        expires = e->as_int64();
+      else if (e->is_string())
+        expires = std::atoll(std::string(e->as_string()).c_str());
     }
     token_expiry = clock.now() + std::chrono::seconds(std::max(0LL, expires - 60));
     return token;
@@ -119,14 +125,16 @@ struct ServiceNowClient::Impl {
     Error e = detail::http_failure(kWhat, call, reply);
     // Prefer the envelope's words over a raw excerpt.
     if (std::string m = envelope_message(reply.body); !m.empty()) {
-      e.message = std::string(kWhat) + ": HTTP " + std::to_string(reply.status) + ": " + log::redact(m);
+      e.message =
+          std::string(kWhat) + ": HTTP " + std::to_string(reply.status) + ": " + log::redact(m);
       if (!reply.gave_up.empty()) e.message += " (" + reply.gave_up + ")";
     }
     return e;
   }
 
   Result<IncidentRef> create(const Json& fields, const DeliveryControl& control) {
-    if (!fields.is_object()) return fail(ErrorCode::InvalidArgument, "servicenow: incident fields must be a JSON object");
+    if (!fields.is_object())
+      return fail(ErrorCode::InvalidArgument, "servicenow: incident fields must be a JSON object");
     detail::HttpCall call;
     call.url = settings.instance_url + "/api/now/table/incident?sysparm_fields=sys_id,number";
     call.body = to_json_text(fields);
@@ -146,11 +154,15 @@ struct ServiceNowClient::Impl {
   }
 
   Result<void> update(std::string_view sys_id, const Json& fields, const DeliveryControl& control) {
-    if (!valid_sys_id(sys_id)) return fail(ErrorCode::InvalidArgument, "servicenow: invalid sys_id '" + std::string(sys_id) + "'");
-    if (!fields.is_object()) return fail(ErrorCode::InvalidArgument, "servicenow: incident fields must be a JSON object");
+    if (!valid_sys_id(sys_id))
+      return fail(ErrorCode::InvalidArgument,
+                  "servicenow: invalid sys_id '" + std::string(sys_id) + "'");
+    if (!fields.is_object())
+      return fail(ErrorCode::InvalidArgument, "servicenow: incident fields must be a JSON object");
     detail::HttpCall call;
     call.method = "PATCH";
-    call.url = settings.instance_url + "/api/now/table/incident/" + std::string(sys_id) + "?sysparm_fields=sys_id";
+    call.url = settings.instance_url + "/api/now/table/incident/" + std::string(sys_id) +
+               "?sysparm_fields=sys_id";
     call.body = to_json_text(fields);
     auto reply = table_call(call, control);
     if (!reply) return std::unexpected(reply.error());
@@ -166,13 +178,17 @@ SystemClock& system_clock() {
 }
 }  // namespace
 
-ServiceNowClient::ServiceNowClient(ServiceNowSettings s) : ServiceNowClient(std::move(s), system_clock()) {}
+ServiceNowClient::ServiceNowClient(ServiceNowSettings s)
+    : ServiceNowClient(std::move(s), system_clock()) {}
 ServiceNowClient::ServiceNowClient(ServiceNowSettings s, Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(s), clock)) {}
 ServiceNowClient::~ServiceNowClient() = default;
 
-Result<IncidentRef> ServiceNowClient::create_incident(const Json& fields) { return impl_->create(fields, {}); }
-Result<IncidentRef> ServiceNowClient::create_incident(const Json& fields, const DeliveryControl& control) {
+Result<IncidentRef> ServiceNowClient::create_incident(const Json& fields) {
+  return impl_->create(fields, {});
+}
+Result<IncidentRef> ServiceNowClient::create_incident(const Json& fields,
+                                                      const DeliveryControl& control) {
   return impl_->create(fields, control);
 }
 Result<void> ServiceNowClient::update_incident(std::string_view sys_id, const Json& fields) {
@@ -185,15 +201,19 @@ Result<void> ServiceNowClient::update_incident(std::string_view sys_id, const Js
 
 Result<void> ServiceNowClient::validate(const ServiceNowSettings& s) {
   if (!s.instance_url.starts_with("https://") && !s.instance_url.starts_with("http://"))
-    return fail(ErrorCode::InvalidArgument, "instance_url must start with https:// (got '" + s.instance_url + "')", "instance_url");
+    return fail(ErrorCode::InvalidArgument,
+                "instance_url must start with https:// (got '" + s.instance_url + "')",
+                "instance_url");
   if (s.auth_type == "basic") {
     if (s.username.empty() || s.password.empty())
       return fail(ErrorCode::InvalidArgument, "basic auth needs username and password", "username");
   } else if (s.auth_type == "oauth") {
     if (s.client_id.empty() || s.client_secret.empty())
-      return fail(ErrorCode::InvalidArgument, "oauth needs client_id and client_secret", "client_id");
+      return fail(ErrorCode::InvalidArgument, "oauth needs client_id and client_secret",
+                  "client_id");
   } else {
-    return fail(ErrorCode::InvalidArgument, "auth_type must be basic or oauth (got '" + s.auth_type + "')", "auth_type");
+    return fail(ErrorCode::InvalidArgument,
+                "auth_type must be basic or oauth (got '" + s.auth_type + "')", "auth_type");
   }
   if (s.timeout_seconds < 1 || s.timeout_seconds > 600)
     return fail(ErrorCode::InvalidArgument, "timeout_seconds must be 1 to 600", "timeout_seconds");

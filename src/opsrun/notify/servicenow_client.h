@@ -20,20 +20,20 @@
 namespace opsrun::notify {
 
 struct ServiceNowSettings {
-  std::string instance_url;          // https://example.service-now.com (no trailing path)
-  std::string auth_type = "basic";   // or "oauth"
+  std::string instance_url;         // https://example.service-now.com (no trailing path)
+  std::string auth_type = "basic";  // or "oauth"
   std::string username;
   std::string password;
   std::string client_id;
   std::string client_secret;
-  int timeout_seconds = 30;          // per request
+  int timeout_seconds = 30;  // per request
   int max_attempts = 4;
 };
 
 struct IncidentRef {
   std::string sys_id;
-  std::string number;                // INC0010002
-  std::string link;                  // <instance>/nav_to.do?uri=incident.do%3Fsys_id%3D<sys_id>
+  std::string number;  // INC0010002
+  std::string link;    // <instance>/nav_to.do?uri=incident.do%3Fsys_id%3D<sys_id>
 };
 
 class ServiceNowClient {
@@ -49,7 +49,8 @@ class ServiceNowClient {
   [[nodiscard]] Result<IncidentRef> create_incident(const Json& fields);
   [[nodiscard]] Result<void> update_incident(std::string_view sys_id, const Json& fields);
   // The same, within a caller's deadline and cancellable waits (notify steps).
-  [[nodiscard]] Result<IncidentRef> create_incident(const Json& fields, const DeliveryControl& control);
+  [[nodiscard]] Result<IncidentRef> create_incident(const Json& fields,
+                                                    const DeliveryControl& control);
   [[nodiscard]] Result<void> update_incident(std::string_view sys_id, const Json& fields,
                                              const DeliveryControl& control);
 

@@ -13,25 +13,30 @@ std::string_view emoji(Severity s, Action a) {
   if (a == Action::Resolve) return "✅";
   switch (s) {
     case Severity::P0:
-    case Severity::P1: return "🚨";
-    case Severity::P2: return "⚠️";
-    case Severity::Info: return "ℹ️";
+    case Severity::P1:
+      return "🚨";
+    case Severity::P2:
+      return "⚠️";
+    case Severity::Info:
+      return "ℹ️";
   }
   return "ℹ️";
 }
 
 std::string slack_text(const Notification& n) {
   std::string head = std::string(emoji(n.severity, n.action)) + " ";
-  if (n.action == Action::Resolve) head += "*RESOLVED* ";
-  else if (n.action == Action::Acknowledge) head += "*ACKNOWLEDGED* ";
+  if (n.action == Action::Resolve)
+    head += "*RESOLVED* ";
+  else if (n.action == Action::Acknowledge)
+    head += "*ACKNOWLEDGED* ";
   head += "*" + std::string(to_string(n.severity)) + "* ";
   return head + plain_text(n);
 }
 
 // Errors after which a reply cannot go into the stored thread: start a new one.
 bool thread_gone(std::string_view error) {
-  return error == "channel_not_found" || error == "thread_not_found" || error == "message_not_found" ||
-         error == "is_archived";
+  return error == "channel_not_found" || error == "thread_not_found" ||
+         error == "message_not_found" || error == "is_archived";
 }
 
 class SlackChannel final : public Channel {
@@ -56,8 +61,8 @@ class SlackChannel final : public Channel {
   Memory memory_;
   std::mutex thread_mu_;  // one thread start at a time, so two posts never both become parents
 
-  std::string pick(const std::map<std::string, std::string>& by_severity, const std::string& fallback,
-                   Severity s) const {
+  std::string pick(const std::map<std::string, std::string>& by_severity,
+                   const std::string& fallback, Severity s) const {
     auto it = by_severity.find(std::string(to_string(s)));
     return it != by_severity.end() ? it->second : fallback;
   }
@@ -66,7 +71,8 @@ class SlackChannel final : public Channel {
     HttpCall call;
     call.url = pick(cfg_.severity_webhooks, cfg_.webhook_url, n.severity);
     call.headers = {"Content-Type: application/json"};
-    call.body = to_json_text(JsonObject{{"text", slack_text(n)}, {"unfurl_links", false}, {"unfurl_media", false}});
+    call.body = to_json_text(
+        JsonObject{{"text", slack_text(n)}, {"unfurl_links", false}, {"unfurl_media", false}});
     auto reply = http_with_retry(call, delivery_.retry, delivery_.pacing(n), name_);
     if (!reply) return std::unexpected(reply.error());
     if (reply->status != 200) return std::unexpected(http_failure(name_, call, *reply));
@@ -77,13 +83,15 @@ class SlackChannel final : public Channel {
   Result<JsonObject> api(const std::string& method, const Notification& n, JsonObject body) {
     HttpCall call;
     call.url = cfg_.api_url + "/" + method;
-    call.headers = {"Content-Type: application/json; charset=utf-8", "Authorization: Bearer " + cfg_.bot_token};
+    call.headers = {"Content-Type: application/json; charset=utf-8",
+                    "Authorization: Bearer " + cfg_.bot_token};
     call.body = to_json_text(body);
     auto reply = http_with_retry(call, delivery_.retry, delivery_.pacing(n), name_);
     if (!reply) return std::unexpected(reply.error());
     if (!reply->ok()) return std::unexpected(http_failure(name_, call, *reply));
     auto j = parse_json(reply->body);
-    if (!j || !j->is_object()) return fail(ErrorCode::Unavailable, name_ + ": " + method + " answered no JSON");
+    if (!j || !j->is_object())
+      return fail(ErrorCode::Unavailable, name_ + ": " + method + " answered no JSON");
     return j->as_object();
   }
 
@@ -103,13 +111,19 @@ class SlackChannel final : public Channel {
   Error failure(const std::string& method, const JsonObject& answer) const {
     const std::string code = error_code(answer);
     const bool auth = code == "not_authed" || code == "invalid_auth" || code == "token_revoked" ||
-                      code == "token_expired" || code == "missing_scope" || code == "account_inactive";
+                      code == "token_expired" || code == "missing_scope" ||
+                      code == "account_inactive";
     return Error{auth ? ErrorCode::PermissionDenied : ErrorCode::InvalidArgument,
-                 name_ + ": " + method + " failed: " + log::redact(code), {}};
+                 name_ + ": " + method + " failed: " + log::redact(code),
+                 {}};
   }
 
-  Result<JsonObject> post(const Notification& n, const std::string& channel, const std::string& thread_ts) {
-    JsonObject body{{"channel", channel}, {"text", slack_text(n)}, {"unfurl_links", false}, {"unfurl_media", false}};
+  Result<JsonObject> post(const Notification& n, const std::string& channel,
+                          const std::string& thread_ts) {
+    JsonObject body{{"channel", channel},
+                    {"text", slack_text(n)},
+                    {"unfurl_links", false},
+                    {"unfurl_media", false}};
     if (!thread_ts.empty()) {
       body["thread_ts"] = thread_ts;
       if (n.action == Action::Resolve) body["reply_broadcast"] = true;
@@ -129,9 +143,11 @@ class SlackChannel final : public Channel {
     if (n.action != Action::Resolve) {
       const JsonObject parent{{"channel", *ch}, {"ts", *ts}};
       if (auto saved = memory_.put(memory_key, to_json_text(parent)); !saved)
-        log::warn("slack thread parent not saved", {{"channel", name_}, {"error", saved.error().describe()}});
+        log::warn("slack thread parent not saved",
+                  {{"channel", name_}, {"error", saved.error().describe()}});
     }
-    return Json(JsonObject{{"channel", *ch}, {"ts", *ts}, {"thread_ts", *ts}, {"thread", "started"}});
+    return Json(
+        JsonObject{{"channel", *ch}, {"ts", *ts}, {"thread_ts", *ts}, {"thread", "started"}});
   }
 
   Result<Json> via_api(const Notification& n) {
@@ -163,19 +179,25 @@ class SlackChannel final : public Channel {
       if (thread_gone(error_code(*reply))) return start_thread(n, memory_key);
       return std::unexpected(failure("chat.postMessage", *reply));
     }
-    JsonObject receipt{{"channel", channel}, {"ts", field(*reply, "ts")}, {"thread_ts", parent_ts}, {"thread", "replied"}};
+    JsonObject receipt{{"channel", channel},
+                       {"ts", field(*reply, "ts")},
+                       {"thread_ts", parent_ts},
+                       {"thread", "replied"}};
     if (n.action == Action::Resolve) {
       // The parent shows the alert's state; the reply is what matters, so a failed edit only warns.
       Notification parent = n;
       parent.message = headline(n, 3000);
-      auto updated = api("chat.update", n, JsonObject{{"channel", channel}, {"ts", parent_ts}, {"text", slack_text(parent)}});
+      auto updated =
+          api("chat.update", n,
+              JsonObject{{"channel", channel}, {"ts", parent_ts}, {"text", slack_text(parent)}});
       const bool done = updated && ok(*updated);
       receipt["parent_updated"] = done;
       memory_.forget(memory_key, name_);  // the key's next alert starts a new thread
       if (!done)
         log::warn("slack parent not updated",
                   {{"channel", name_},
-                   {"error", updated ? failure("chat.update", *updated).message : updated.error().describe()}});
+                   {"error", updated ? failure("chat.update", *updated).message
+                                     : updated.error().describe()}});
     }
     return Json(std::move(receipt));
   }

@@ -31,7 +31,8 @@ class WebhookChannel final : public Channel {
     call.headers = {"Content-Type: application/json"};
     for (const auto& [k, v] : cfg_.headers) call.headers.push_back(k + ": " + v);
     if (!cfg_.secret.empty())
-      call.headers.push_back(cfg_.signature_header + ": sha256=" + hmac_sha256_hex(cfg_.secret, call.body));
+      call.headers.push_back(cfg_.signature_header +
+                             ": sha256=" + hmac_sha256_hex(cfg_.secret, call.body));
     auto reply = http_with_retry(call, delivery_.retry, delivery_.pacing(n), name_);
     if (!reply) return std::unexpected(reply.error());
     if (!reply->ok()) return std::unexpected(http_failure(name_, call, *reply));

@@ -17,7 +17,8 @@ namespace opsrun::server {
 // Adds the configured channels to `registry`. Slack thread parents and ServiceNow incident
 // keys are kept in the store's settings (so threads survive restarts); with no store, in
 // memory for the life of the process. `clock` and `store` must outlive the registry.
-void wire_channels(notify::ChannelRegistry& registry, const std::vector<config::ChannelConfig>& channels,
-                   Clock& clock, store::Store* store);
+void wire_channels(notify::ChannelRegistry& registry,
+                   const std::vector<config::ChannelConfig>& channels, Clock& clock,
+                   store::Store* store);
 
 }  // namespace opsrun::server
