@@ -96,6 +96,44 @@ TEST(EmailChannel, ARefusedLoginFailsAtOnceWithoutShowingThePassword) {
   EXPECT_TRUE(smtp.mails().empty());
 }
 
+std::string tls_yaml(const SmtpFake& smtp, bool trust) {
+  return "  mail:\n    type: email\n    url: " + smtp.url() +
+         "\n    username: opsrun\n    password: smtp-pass-0001\n" +
+         (trust ? "    ca_file: " + smtp.ca_file() + "\n" : "") +
+         "    from: opsrun@example.org\n    to: oncall@example.org\n";
+}
+
+TEST(EmailChannel, StartTlsByDefaultWithTheServersCa) {
+  SmtpFake smtp("opsrun", "smtp-pass-0001", SmtpFake::Tls::StartTls);
+  FakeClock clock;
+  auto ch = channel_from_yaml(tls_yaml(smtp, true), clock);
+  auto sent = ch->deliver(alert("over TLS"));
+  ASSERT_TRUE(sent) << sent.error().describe();
+  ASSERT_EQ(smtp.mails().size(), 1u);
+  EXPECT_TRUE(smtp.mails()[0].tls);
+  EXPECT_EQ(smtp.mails()[0].user, "opsrun");
+}
+
+TEST(EmailChannel, SmtpsWithTheServersCa) {
+  SmtpFake smtp("opsrun", "smtp-pass-0001", SmtpFake::Tls::Implicit);
+  FakeClock clock;
+  auto ch = channel_from_yaml(tls_yaml(smtp, true), clock);
+  auto sent = ch->deliver(alert("over SMTPS"));
+  ASSERT_TRUE(sent) << sent.error().describe();
+  ASSERT_EQ(smtp.mails().size(), 1u);
+  EXPECT_TRUE(smtp.mails()[0].tls);
+}
+
+TEST(EmailChannel, AnUntrustedCertificateIsFinal) {
+  SmtpFake smtp("opsrun", "smtp-pass-0001", SmtpFake::Tls::StartTls);
+  FakeClock clock;
+  auto ch = channel_from_yaml(tls_yaml(smtp, false), clock);
+  auto sent = ch->deliver(alert("x"));
+  ASSERT_FALSE(sent);
+  EXPECT_EQ(smtp.connections(), 1);  // not retried
+  EXPECT_TRUE(smtp.mails().empty());
+}
+
 TEST(EmailChannel, RequiredTlsIsNotSilentlyDropped) {
   SmtpFake smtp("opsrun", "smtp-pass-0001");  // offers no STARTTLS
   FakeClock clock;

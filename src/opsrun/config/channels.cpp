@@ -188,7 +188,8 @@ class ChannelsReader {
 
   void email(ChannelConfig& c, const YAML::Node& v, const std::string& ctx) {
     auto& e = c.email;
-    entry(c, v, ctx, {"url", "username", "password", "from", "to", "tls", "subject_prefix"},
+    entry(c, v, ctx,
+          {"url", "username", "password", "from", "to", "tls", "subject_prefix", "ca_file"},
           [&](const std::string& k, const YAML::Node& val, const std::string& key) {
             if (k == "url") e.url = url(val, key, {"smtp", "smtps"});
             if (k == "username") e.username = r_.str(val, key);
@@ -208,6 +209,7 @@ class ChannelsReader {
                 r_.error(val, key + ": expected required or none");
             }
             if (k == "subject_prefix") e.subject_prefix = r_.str(val, key);
+            if (k == "ca_file") e.ca_file = r_.str(val, key);
           });
     if (e.url.empty()) r_.error(v, ctx + ": url is required (smtp://host:587 or smtps://host:465)");
     if (e.from.empty()) r_.error(v, ctx + ": from is required");

@@ -44,6 +44,7 @@ struct EmailConfig {
   std::vector<std::string> to;
   std::string tls = "required";  // smtp://: required (STARTTLS) | none
   std::string subject_prefix = "[opsrun]";
+  std::string ca_file;  // PEM CA bundle for the server's certificate; empty: the system's
 };
 
 struct ServiceNowConfig {

@@ -219,6 +219,7 @@ class EmailChannel final : public Channel {
       curl_easy_setopt(c, CURLOPT_USE_SSL,
                        cfg_.tls == "none" ? static_cast<long>(CURLUSESSL_NONE)
                                           : static_cast<long>(CURLUSESSL_ALL));
+    if (!cfg_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, cfg_.ca_file.c_str());
     if (!cfg_.username.empty()) {
       curl_easy_setopt(c, CURLOPT_USERNAME, cfg_.username.c_str());
       curl_easy_setopt(c, CURLOPT_PASSWORD, cfg_.password.c_str());
