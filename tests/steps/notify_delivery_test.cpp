@@ -65,5 +65,33 @@ TEST_F(NotifyDelivery, ACancelEndsTheWaitAtOnce) {
   EXPECT_EQ(service.request_count(), 1u);
 }
 
+TEST_F(NotifyDelivery, ACancelAbortsARequestInFlight) {
+  service.set_handler([](const HttpRequest&) {
+    return HttpResponse{.status = 200, .delay = std::chrono::seconds(20)};
+  });
+  const auto start = steady_clock::now();
+  auto running =
+      std::async(std::launch::async, [&] { return runner.run(request_for(step), token); });
+  for (int i = 0; i < 200 && service.request_count() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(service.request_count(), 1u);
+  token.request(steps::CancelReason::Cancelled);
+  ASSERT_EQ(running.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  auto o = running.get();
+  EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.error.find("cancelled"), std::string::npos) << o.error;
+}
+
+TEST_F(NotifyDelivery, ASlowServiceIsCutAtTheStepTimeout) {
+  service.set_handler([](const HttpRequest&) {
+    return HttpResponse{.status = 200, .delay = std::chrono::seconds(20)};
+  });
+  const auto start = steady_clock::now();
+  auto o = runner.run(request_for(step, JsonObject{}, Millis(1500)), token);
+  EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(4));
+  EXPECT_FALSE(o.ok);
+}
+
 }  // namespace
 }  // namespace opsrun::testing

@@ -16,7 +16,7 @@ struct Delivery {
   RetryOptions retry;
   Delivery(Clock& c, const config::DeliveryConfig& d);
   [[nodiscard]] Pacing pacing(const Notification& n) const {
-    return {clock, n.control.sleep, n.control.deadline};
+    return {clock, n.control.sleep, n.control.deadline, n.control.cancelled};
   }
 };
 

@@ -13,6 +13,7 @@ namespace opsrun::notify {
 struct DeliveryControl {
   std::optional<SystemTime> deadline;
   std::function<bool(Millis)> sleep;  // returns false when the caller gave up
+  std::function<bool()> cancelled;    // true once the caller gave up: a transfer stops at once
 };
 
 }  // namespace opsrun::notify

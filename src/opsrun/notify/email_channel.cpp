@@ -117,6 +117,7 @@ bool retryable(CURLcode rc, long smtp_code) {
   if (smtp_code >= 400) return true;
   switch (rc) {
     case CURLE_LOGIN_DENIED:
+    case CURLE_ABORTED_BY_CALLBACK:  // the caller cancelled
     case CURLE_USE_SSL_FAILED:
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -151,9 +152,10 @@ class EmailChannel final : public Channel {
     CURLcode rc = CURLE_OK;
     long code = 0;
     std::string detail;
-    const RetryReport report = run_with_retry(delivery_.retry, delivery_.pacing(n), [&](int) {
+    const Pacing pacing = delivery_.pacing(n);
+    const RetryReport report = run_with_retry(delivery_.retry, pacing, [&](int) {
       detail.clear();
-      rc = send_once(message, code, detail);
+      rc = send_once(message, pacing, code, detail);
       AttemptVerdict v;
       v.retryable = rc != CURLE_OK && retryable(rc, code);
       v.why = name_ + ": " +
@@ -165,9 +167,10 @@ class EmailChannel final : public Channel {
                       (detail.empty() ? curl_easy_strerror(rc) : detail);
     if (code > 0) msg += " (SMTP " + std::to_string(code) + ")";
     if (!report.gave_up.empty()) msg += "; " + report.gave_up;
-    const ErrorCode ec = rc == CURLE_LOGIN_DENIED ? ErrorCode::PermissionDenied
-                         : retryable(rc, code)    ? ErrorCode::Unavailable
-                                                  : ErrorCode::InvalidArgument;
+    const ErrorCode ec = rc == CURLE_LOGIN_DENIED          ? ErrorCode::PermissionDenied
+                         : rc == CURLE_ABORTED_BY_CALLBACK ? ErrorCode::Cancelled
+                         : retryable(rc, code)             ? ErrorCode::Unavailable
+                                                           : ErrorCode::InvalidArgument;
     return fail(ec, log::redact(msg));
   }
 
@@ -198,7 +201,8 @@ class EmailChannel final : public Channel {
     return m;
   }
 
-  CURLcode send_once(const std::string& message, long& smtp_code, std::string& detail) const {
+  CURLcode send_once(const std::string& message, const Pacing& pacing, long& smtp_code,
+                     std::string& detail) const {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
@@ -210,11 +214,11 @@ class EmailChannel final : public Channel {
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                     static_cast<long>(delivery_.retry.attempt_timeout.count()));
-    curl_easy_setopt(
-        c, CURLOPT_CONNECTTIMEOUT_MS,
-        static_cast<long>(std::min<long long>(delivery_.retry.attempt_timeout.count(), 10'000)));
+    const Millis timeout = attempt_timeout(delivery_.retry, pacing);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min<long long>(timeout.count(), 10'000)));
+    abort_when_cancelled(c, pacing.cancelled);
     if (cfg_.url.starts_with("smtp://"))
       curl_easy_setopt(c, CURLOPT_USE_SSL,
                        cfg_.tls == "none" ? static_cast<long>(CURLUSESSL_NONE)

@@ -74,6 +74,16 @@ std::size_t on_header(char* data, std::size_t size, std::size_t nmemb, void* use
   return n;
 }
 
+// libcurl's progress callback, about once a second and on every chunk: non-zero aborts.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept {
+  const auto* cancelled = static_cast<const std::function<bool()>*>(user);
+  try {
+    return (*cancelled)() ? 1 : 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
 bool retryable_status(long status) { return status == 429 || status >= 500; }
 
 std::string body_excerpt(std::string_view body) {
@@ -113,7 +123,22 @@ std::string form_escape(std::string_view value) {
   return out;
 }
 
-Result<HttpReply> http_once(const HttpCall& call, Millis timeout) {
+Millis attempt_timeout(const RetryOptions& options, const Pacing& pacing) {
+  if (!pacing.deadline) return options.attempt_timeout;
+  const auto left = std::chrono::duration_cast<Millis>(*pacing.deadline - pacing.clock.now());
+  return std::clamp(left, Millis(100), std::max(options.attempt_timeout, Millis(100)));
+}
+
+void abort_when_cancelled(void* curl, const std::function<bool()>& cancelled) {
+  if (!cancelled) return;
+  CURL* c = static_cast<CURL*>(curl);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &cancelled);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+}
+
+Result<HttpReply> http_once(const HttpCall& call, Millis timeout,
+                            const std::function<bool()>& cancelled) {
   global_init();
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
   if (!curl) return fail(ErrorCode::Internal, "curl_easy_init failed");
@@ -149,7 +174,10 @@ Result<HttpReply> http_once(const HttpCall& call, Millis timeout) {
     curl_easy_setopt(c, CURLOPT_USERNAME, call.basic_user.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, call.basic_password.c_str());
   }
+  abort_when_cancelled(c, cancelled);
   const CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_ABORTED_BY_CALLBACK)
+    return fail(ErrorCode::Cancelled, url_origin(call.url) + ": cancelled during the request");
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     const ErrorCode code =
@@ -164,10 +192,10 @@ Result<HttpReply> http_with_retry(const HttpCall& call, const RetryOptions& opti
                                   const Pacing& pacing, std::string_view what) {
   Result<HttpReply> last = fail(ErrorCode::Internal, "not sent");
   const RetryReport report = run_with_retry(options, pacing, [&](int) {
-    last = http_once(call, options.attempt_timeout);
+    last = http_once(call, attempt_timeout(options, pacing), pacing.cancelled);
     AttemptVerdict v;
     if (!last) {
-      v.retryable = true;
+      v.retryable = last.error().code != ErrorCode::Cancelled;
       v.why = std::string(what) + ": " + last.error().message;
     } else if (retryable_status(last->status)) {
       v.retryable = true;

@@ -33,8 +33,17 @@ struct HttpReply {
   [[nodiscard]] bool ok() const { return status >= 200 && status < 300; }
 };
 
-// One attempt, no retry. An error only for transport failures (Unavailable).
-[[nodiscard]] Result<HttpReply> http_once(const HttpCall& call, Millis timeout);
+// One attempt, no retry. An error only for transport failures (Unavailable). `cancelled`
+// (may be empty) aborts the transfer when it turns true.
+[[nodiscard]] Result<HttpReply> http_once(const HttpCall& call, Millis timeout,
+                                          const std::function<bool()>& cancelled = {});
+
+// The time one attempt may take: the attempt timeout, cut to what is left before the
+// caller's deadline (at least 100 ms).
+[[nodiscard]] Millis attempt_timeout(const RetryOptions& options, const Pacing& pacing);
+// Makes a libcurl handle (CURL*) abort its transfer once `cancelled` returns true; the
+// function must outlive the transfer. Nothing when it is empty.
+void abort_when_cancelled(void* curl, const std::function<bool()>& cancelled);
 
 // Retries transport errors, 429 and 5xx (Retry-After honoured); other answers are final.
 // Returns the final reply whatever its status (check ok()), or an error when the last

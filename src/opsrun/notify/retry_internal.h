@@ -29,6 +29,7 @@ struct Pacing {
   Clock& clock;
   SleepFn sleep;
   std::optional<SystemTime> deadline;  // the caller's own limit, besides the budget
+  std::function<bool()> cancelled;     // checked during a transfer (see abort_when_cancelled)
 };
 
 // What one attempt says about itself.

@@ -60,7 +60,7 @@ struct ServiceNowClient::Impl {
     return o;
   }
   detail::Pacing pacing(const DeliveryControl& control) {
-    return {clock, control.sleep, control.deadline};
+    return {clock, control.sleep, control.deadline, control.cancelled};
   }
   bool oauth() const { return settings.auth_type == "oauth"; }
 

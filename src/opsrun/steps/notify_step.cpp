@@ -31,9 +31,11 @@ StepOutcome run_notify_step(const AttemptRequest& request, notify::ChannelRegist
   n.key = *key;
   n.severity = notify::parse_severity(step.severity).value_or(notify::Severity::Info);
   n.action = notify::parse_action(step.event).value_or(notify::Action::Trigger);
-  // Waits between retries sleep on the attempt's token: a cancel or the step's timeout
-  // (the engine cancels the token at the deadline) ends them at once.
+  // Waits between retries sleep on the attempt's token, and a request in flight watches it: a
+  // cancel or the step's timeout (the engine cancels the token at the deadline) ends both at
+  // once. Each request is also cut to the time left before the step's deadline.
   n.control.sleep = [&cancel](Millis d) { return cancel.sleep_for(d); };
+  n.control.cancelled = [&cancel] { return cancel.requested(); };
   if (request.timeout) n.control.deadline = cancel.clock().now() + *request.timeout;
 
   JsonObject delivered;
