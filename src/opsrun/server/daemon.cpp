@@ -16,6 +16,7 @@
 #include "opsrun/notify/channel.h"
 #include "opsrun/scheduler/schedule_runner.h"
 #include "opsrun/safety/guard.h"
+#include "opsrun/server/action_routes.h"
 #include "opsrun/server/audit_routes.h"
 #include "opsrun/audit/chained_log.h"
 #include "opsrun/server/api_routes.h"
@@ -33,7 +34,6 @@ std::string_view embedded_openapi();  // generated from docs/openapi.yaml
 
 namespace {
 
-// Loads every *.yaml / *.yml of the directories; an invalid file is reported and skipped.
 // A notify step naming a channel that is not configured fails each time it runs: say so at
 // start-up, once per step and channel.
 void warn_unknown_channels(const engine::Engine& engine, const notify::ChannelRegistry& channels) {
@@ -46,6 +46,7 @@ void warn_unknown_channels(const engine::Engine& engine, const notify::ChannelRe
                       {{"runbook", rb->id}, {"step", step.id}, {"channel", name}});
 }
 
+// Loads every *.yaml / *.yml of the directories; an invalid file is reported and skipped.
 int load_runbooks(engine::Engine& engine, const std::vector<std::string>& dirs) {
   int loaded = 0;
   for (const auto& dir : dirs) {
@@ -195,6 +196,7 @@ int run_daemon(const DaemonFlags& flags) {
   Router router;
   add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()), guard.get());
   add_audit_routes(router, **store, clock);
+  add_action_routes(router, *engine, **store, &audit_log, clock);
   ServerOptions options = server_options_from_config(cfg);
   store::Store* s = store->get();
   options.ready_check = [s] {
