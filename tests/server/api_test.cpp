@@ -11,6 +11,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "opsrun/common/ids.h"
@@ -229,6 +230,19 @@ TEST_F(Api, ExecuteSyncAndAsyncThenReadBack) {
   EXPECT_EQ(json(def).at("steps").as_array().size(), 2u);
   auto stats = json(http("GET", server_->url("/api/stats"), kViewer));
   EXPECT_EQ(stats.at("runbooks").at("quick").at("successful").as_int64(), 2);
+  // The server's log says what each execution did, tagged for filtering.
+  std::string ended;
+  for (int i = 0; i < 50 && ended.empty(); ++i) {
+    std::istringstream lines(server_->log());
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("\"execution_id\":\"" + id + "\"") != std::string::npos &&
+          line.find("\"event\":\"execution:completed\"") != std::string::npos)
+        ended = line;
+    if (ended.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(ended.empty()) << server_->log();
+  EXPECT_NE(ended.find("\"runbook\":\"quick\""), std::string::npos) << ended;
+  EXPECT_NE(ended.find("\"level\":\"info\""), std::string::npos) << ended;
 }
 
 TEST_F(Api, BadInputGetsClearErrors) {

@@ -11,6 +11,7 @@
 #include "opsrun/common/log.h"
 #include "opsrun/config/config.h"
 #include "opsrun/engine/engine.h"
+#include "opsrun/engine/execution_log.h"
 #include "opsrun/metrics/registry.h"
 #include "opsrun/model/runbook_yaml.h"
 #include "opsrun/notify/channel.h"
@@ -165,6 +166,7 @@ int run_daemon(const DaemonFlags& flags) {
   engine::EngineOptions engine_options;
   engine_options.gate = guard.get();
   auto engine = engine::Engine::create(clock, runner, store->get(), engine_options);
+  engine::log_execution_events(engine->bus());
   const int loaded = load_runbooks(*engine, dirs);
   warn_unknown_channels(*engine, channels);
   auto recovered = engine->recover();
