@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "support/example_env.h"
+
 namespace opsrun::config {
 namespace {
 
@@ -18,12 +20,15 @@ TEST(Config, Defaults) {
 }
 
 TEST(Config, ShippedExampleLoads) {
+  testing::set_example_env();
   auto c = load_file(OPSRUN_SOURCE_DIR "/examples/opsrun.yaml");
   ASSERT_TRUE(c) << c.error().describe();
   EXPECT_EQ(c->tokens.size(), 2u);
   EXPECT_EQ(c->tokens[1].role, "operator");
   EXPECT_EQ(c->limits.request_timeout, Millis(30'000));
-  EXPECT_TRUE(c->channels.is_object());
+  ASSERT_EQ(c->channels.size(), 6u);
+  EXPECT_EQ(c->channels[0].name, "slack");
+  EXPECT_EQ(c->channels[0].slack.severity_channels.at("P0"), "#alerts-critical");
 }
 
 TEST(Config, UnknownKeyHasLineAndColumn) {

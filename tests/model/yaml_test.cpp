@@ -482,6 +482,29 @@ steps:
   EXPECT_EQ(r.runbook->steps[0].type, StepType::Notify);
 }
 
+TEST(Yaml, NotifySeverityKeyAndEvent) {
+  auto r = load_runbook_text(R"(id: n
+start: a
+steps:
+  - id: a
+    type: notify
+    channels: [pagerduty]
+    message: disk full on {{ ctx.host }}
+    severity: P1
+    key: disk-{{ ctx.host }}
+    event: resolve
+)",
+                             "rb.yaml");
+  ASSERT_TRUE(r.ok()) << all(r);
+  const Step& s = r.runbook->steps[0];
+  EXPECT_EQ(s.severity, "P1");
+  EXPECT_EQ(s.notify_key, "disk-{{ ctx.host }}");
+  EXPECT_EQ(s.event, "resolve");
+  auto bad = one_error("id: n\nstart: a\nsteps:\n  - {id: a, type: notify, channels: [log], message: m, severity: P5}\n");
+  EXPECT_NE(bad.message.find("P0, P1, P2 or info"), std::string::npos) << bad.message;
+  EXPECT_EQ(bad.line, 4);
+}
+
 TEST(Yaml, InvalidIdPattern) {
   auto d = one_error("id: Bad_Id\nstart: a\nsteps:\n  - {id: a, type: action, builtin: noop}\n");
   EXPECT_EQ(d.field, "id");

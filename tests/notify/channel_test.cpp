@@ -7,6 +7,7 @@
 #include "opsrun/notify/audit_log_channel.h"
 #include "opsrun/notify/channel.h"
 #include "opsrun/notify/log_channel.h"
+#include "opsrun/metrics/registry.h"
 
 namespace opsrun::testing {
 namespace {
@@ -85,9 +86,48 @@ TEST(AuditLogChannel, WithoutAPathLogsAndWithABadPathFails) {
   EXPECT_NE(r.error().message.find("/nonexistent-dir/audit.jsonl"), std::string::npos);
 }
 
+struct Failing final : notify::Channel {
+  bool throws = false;
+  [[nodiscard]] std::string name() const override { return "flaky"; }
+  Result<void> send(const notify::Notification&) override {
+    if (throws) throw std::runtime_error("boom");
+    return fail(ErrorCode::Unavailable, "down");
+  }
+};
+
+TEST(ChannelRegistry, SendCountsOutcomesPerChannelAndNeverThrows) {
+  metrics::Registry metrics;
+  notify::ChannelRegistry r;
+  r.set_metrics(metrics);
+  auto flaky = std::make_shared<Failing>();
+  r.add(flaky);
+  auto named = std::make_shared<Named>("ok");
+  r.add(named);
+  EXPECT_TRUE(r.send("ok", sample()).has_value());
+  EXPECT_TRUE(r.send("ok", sample()).has_value());
+  auto failed = r.send("flaky", sample());
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message, "down");
+  flaky->throws = true;
+  auto thrown = r.send("flaky", sample());
+  ASSERT_FALSE(thrown);
+  EXPECT_NE(thrown.error().message.find("boom"), std::string::npos);
+  auto unknown = r.send("nope", sample());
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::NotFound);
+  EXPECT_EQ(named->sends, 2);
+  const std::string text = metrics.render();
+  EXPECT_NE(text.find(R"(opsrun_notifications_total{channel="ok",outcome="sent"} 2)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(opsrun_notifications_total{channel="flaky",outcome="failed"} 2)"), std::string::npos) << text;
+}
+
 TEST(Severity, Names) {
   EXPECT_EQ(notify::to_string(notify::Severity::P0), "P0");
   EXPECT_EQ(notify::to_string(notify::Severity::Info), "info");
+  EXPECT_EQ(notify::parse_severity("p1"), notify::Severity::P1);
+  EXPECT_EQ(notify::parse_severity("P3"), std::nullopt);
+  EXPECT_EQ(notify::parse_action("resolve"), notify::Action::Resolve);
+  EXPECT_EQ(notify::parse_action("close"), std::nullopt);
 }
 
 }  // namespace

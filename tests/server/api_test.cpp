@@ -16,7 +16,9 @@
 
 #include "opsrun/common/ids.h"
 #include "opsrun/common/json.h"
+#include "fakes/webhook_receiver.h"
 #include "opsrun/server/auth.h"
+#include "support/notify_runbook.h"
 
 extern char** environ;
 
@@ -116,6 +118,7 @@ class Server {
   }
 
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  void add_config(const std::string& yaml) { std::ofstream(dir_ / "opsrun.yaml", std::ios::app) << yaml; }
   void add_runbook(const std::string& name, const std::string& yaml) {
     std::ofstream(dir_ / "runbooks" / name) << yaml;
   }
@@ -613,6 +616,43 @@ TEST_F(Api, TheAdminTokenAppearsInNoSafetyOutputLogOrStoredState) {
     const std::string bytes((std::istreambuf_iterator<char>(in)), {});
     EXPECT_EQ(bytes.find(kAdmin), std::string::npos) << f.path();
   }
+}
+
+// serve builds its channels from opsrun.yaml: a notify step delivers through them, a failed
+// channel is recorded on the execution, /metrics counts both, and no secret is shown.
+TEST(ApiChannels, NotifyStepsUseConfiguredChannelsAndAreCounted) {
+  WebhookReceiver hook("serve-hmac-secret-0001");
+  const std::string dead_url = WebhookReceiver::unserved_url("token=serve-dead-secret-0001");
+  const fs::path dir = fs::temp_directory_path() / ("opsrun-api-channels-" + random_hex(6));
+  {
+    Server server(dir);
+    server.add_config("channels:\n  defaults: {max_attempts: 1}\n"
+                      "  hook:\n    type: webhook\n    url: " + hook.url() +
+                      "\n    secret: serve-hmac-secret-0001\n"
+                      "  dead:\n    type: webhook\n    url: " + dead_url + "\n");
+    server.add_runbook("tell.yaml", kTellRunbook);
+    server.add_runbook("lost.yaml", "id: lost\nstart: a\nsteps:\n  - {id: a, type: notify, channels: [nowhere], message: m}\n");
+    server.start();
+    auto run = http("POST", server.url("/api/runbooks/execute"), kOperator,
+                    R"({"runbookId":"tell","context":{"host":"web01"},"async":false})");
+    EXPECT_NE(run.body.find("channel 'dead' failed"), std::string::npos) << run.body;
+    EXPECT_NE(run.body.find("\"hook\":\"sent\""), std::string::npos) << run.body;
+    ASSERT_EQ(hook.accepted().size(), 1u);
+    EXPECT_NE(hook.accepted()[0].find("disk full on web01"), std::string::npos);
+    auto metrics = http("GET", server.url("/metrics"));
+    EXPECT_NE(metrics.body.find(R"(opsrun_notifications_total{channel="hook",outcome="sent"} 1)"), std::string::npos)
+        << metrics.body;
+    EXPECT_NE(metrics.body.find(R"(opsrun_notifications_total{channel="dead",outcome="failed"} 1)"), std::string::npos)
+        << metrics.body;
+    server.stop();
+    EXPECT_NE(server.log().find("notify step names a channel that is not configured"), std::string::npos);
+    EXPECT_NE(server.log().find("nowhere"), std::string::npos);
+    for (const std::string& text : {run.body, server.log()}) {
+      EXPECT_EQ(text.find("serve-hmac-secret-0001"), std::string::npos) << text;
+      EXPECT_EQ(text.find("serve-dead-secret-0001"), std::string::npos) << text;
+    }
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

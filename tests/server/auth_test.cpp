@@ -77,11 +77,13 @@ TEST(Auth, BootstrapTokenIsAdmin) {
 }  // namespace opsrun::server
 
 #include "opsrun/server/from_config.h"
+#include "support/example_env.h"
 
 namespace opsrun::server {
 namespace {
 
 TEST(FromConfig, ExampleConfigGivesOptionsAndTokens) {
+  testing::set_example_env();
   auto c = config::load_file(OPSRUN_SOURCE_DIR "/examples/opsrun.yaml");
   ASSERT_TRUE(c) << c.error().describe();
   auto o = server_options_from_config(*c);

@@ -149,6 +149,18 @@ struct TimersFlags {
 // `opsrun timers create|list|show|cancel`, through the API.
 int cmd_timers(const TimersFlags& flags);
 
+// `opsrun notify test` (cmd_notify.cpp): a test message through named or all channels; exit
+// 0 when every one delivered, 1 when any failed, 2 for an unknown channel or a bad config.
+struct NotifyTestFlags {
+  std::vector<std::string> channels;
+  bool all = false;
+  std::string config_file;                      // empty: ./opsrun.yaml if present
+  std::string severity = "info";
+  std::string message;                          // empty: a standard test line
+  std::string output = "text";
+};
+int cmd_notify_test(const NotifyTestFlags& flags);
+
 // Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
 // string) and --ctx-json (an object), the JSON overriding nothing it does not name.
 Result<Json> parse_context(const std::vector<std::string>& pairs, const std::string& json);

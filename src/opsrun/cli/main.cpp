@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_store_flags(run_cmd, run.store, true);
   run_cmd->add_option("--policy", run.store.policy, "a safety policy file to apply to this run");
+  run_cmd->add_option("--config", run.store.config, "opsrun.yaml whose channels notify steps use (default: ./opsrun.yaml if present)");
   run_cmd->callback([&] { code = cmd_run(run); });
 
   ExecutionsFlags ex;
@@ -242,6 +243,18 @@ int main(int argc, char** argv) {
   audit_tail->add_option("--output", audit.output, "text or json")->check(CLI::IsMember({"text", "json"}));
   add_store_flags(audit_tail, audit.store, false);
   audit_tail->callback([&] { audit.verb = "tail"; code = cmd_audit(audit); });
+
+  NotifyTestFlags notify_test;
+  auto* notify_cmd = app.add_subcommand("notify", "notification channels");
+  notify_cmd->require_subcommand(1);
+  auto* notify_test_cmd = notify_cmd->add_subcommand("test", "send a test message through channels and say what happened");
+  notify_test_cmd->add_option("CHANNEL", notify_test.channels, "channel names (see opsrun.yaml channels:)");
+  notify_test_cmd->add_flag("--all", notify_test.all, "every configured channel, and log");
+  notify_test_cmd->add_option("--config", notify_test.config_file, "opsrun.yaml (default: ./opsrun.yaml if present)");
+  notify_test_cmd->add_option("--severity", notify_test.severity, "P0, P1, P2 or info")->capture_default_str();
+  notify_test_cmd->add_option("--message", notify_test.message, "the text to send");
+  notify_test_cmd->add_option("--output", notify_test.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  notify_test_cmd->callback([&] { code = cmd_notify_test(notify_test); });
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,11 @@
 #include "opsrun/cli/runtime.h"
 
+#include <cstdio>
+#include <filesystem>
+
+#include "opsrun/config/config.h"
+#include "opsrun/server/channels_wiring.h"
+
 namespace opsrun::cli {
 
 Result<std::unique_ptr<store::Store>> open_store_from(const StoreFlags& flags) {
@@ -16,6 +22,20 @@ Result<std::unique_ptr<LocalRuntime>> LocalRuntime::open(const StoreFlags& flags
     auto s = open_store_from(flags);
     if (!s) return std::unexpected(s.error());
     rt->store = std::move(*s);
+  }
+  // The notification channels of opsrun.yaml. An invalid --config is an error (at its
+  // file:line); an invalid ./opsrun.yaml picked up by default only warns.
+  const bool implicit = flags.config.empty();
+  const std::string config_file = !implicit ? flags.config : std::filesystem::exists("opsrun.yaml") ? "opsrun.yaml" : "";
+  if (!config_file.empty()) {
+    auto cfg = config::load_file(config_file);
+    if (cfg) {
+      server::wire_channels(rt->channels, cfg->channels, rt->clock, rt->store.get());
+    } else if (!implicit) {
+      return std::unexpected(cfg.error());
+    } else {
+      std::fprintf(stderr, "warning: ./opsrun.yaml not used for channels: %s\n", cfg.error().describe().c_str());
+    }
   }
   safety::Policy policy;
   if (!flags.policy.empty()) {

@@ -21,6 +21,7 @@ struct StoreFlags {
   std::string url;                              // --store postgres://...
   bool ephemeral = false;                       // --ephemeral: no store at all
   std::string policy;                           // --policy: a safety policy file
+  std::string config;                           // --config: opsrun.yaml (channels); default ./opsrun.yaml if present
 };
 
 struct LocalRuntime {

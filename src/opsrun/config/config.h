@@ -9,6 +9,7 @@
 #include "opsrun/common/duration.h"
 #include "opsrun/common/error.h"
 #include "opsrun/common/json.h"
+#include "opsrun/config/channels.h"
 
 namespace opsrun::config {
 
@@ -58,8 +59,8 @@ struct Config {
   Limits limits;
   TlsConfig tls;
   AuditConfig audit;
+  std::vector<ChannelConfig> channels;          // in file order
   // Owned by later modules: accepted as they are (after ${VAR} expansion), validated there.
-  Json channels;
   Json policies;
   Json triggers;
   Json schedules;

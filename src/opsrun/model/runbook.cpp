@@ -158,6 +158,9 @@ Json runbook_to_json(const Runbook& rb) {
       j["channels"] = std::move(c);
     }
     if (!s.message.empty()) j["message"] = s.message;
+    if (!s.severity.empty()) j["severity"] = s.severity;
+    if (!s.notify_key.empty()) j["key"] = s.notify_key;
+    if (!s.event.empty()) j["event"] = s.event;
     if (s.type == StepType::Wait) j["duration"] = format_duration(s.duration);
     if (!s.steps.empty()) {
       JsonArray c;

@@ -111,6 +111,12 @@ struct Step {
   // notify, approval
   std::vector<std::string> channels;
   std::string message;
+  // notify only (docs/channels.md): P0 | P1 | P2 | info ("": info); the alert key, a
+  // template (a Slack thread, a PagerDuty dedup_key, a ServiceNow incident); and what the
+  // notification does to that alert: trigger | acknowledge | resolve ("": trigger).
+  std::string severity;
+  std::string notify_key;                       // YAML `key`
+  std::string event;
 
   // wait
   Millis duration{0};

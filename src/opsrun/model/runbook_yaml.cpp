@@ -25,7 +25,7 @@ const std::vector<std::string> kStepKeys{
     "stdin",      "http",        "lua",         "builtin", "with",        "timeout", "retry",
     "on_success", "on_failure",  "branches",    "save_as", "idempotent",  "target",  "risk",
     "channels",   "message",     "duration",    "steps",   "min_success", "items",   "items_from",
-    "step",       "concurrency", "fail_fast"};
+    "step",       "concurrency", "fail_fast", "severity",    "key",     "event"};
 const std::vector<std::string> kHttpKeys{"method", "url", "headers", "body", "expect"};
 const std::vector<std::string> kExpectKeys{"status", "body_contains", "json"};
 const std::vector<std::string> kRetryKeys{"attempts", "backoff", "delay", "max_delay", "jitter"};
@@ -41,6 +41,7 @@ bool key_applies(std::string_view key, StepType t) {
   if (key == "branches") return t == StepType::Decision;
   if (key == "channels" || key == "message")
     return t == StepType::Notify || t == StepType::Approval;
+  if (key == "severity" || key == "key" || key == "event") return t == StepType::Notify;
   if (key == "duration") return t == StepType::Wait;
   if (key == "steps" || key == "min_success") return t == StepType::Parallel;
   if (key == "items" || key == "items_from" || key == "step" || key == "concurrency" ||
@@ -394,6 +395,17 @@ class Parser {
         get_string_list(v, f, s.channels);
       else if (key == "message")
         get_string(v, f, s.message);
+      else if (key == "severity") {
+        if (get_string(v, f, s.severity) && s.severity != "P0" && s.severity != "P1" &&
+            s.severity != "P2" && s.severity != "info")
+          error(v, f, "severity is P0, P1, P2 or info, not '" + s.severity + "'");
+      } else if (key == "key")
+        get_string(v, f, s.notify_key);
+      else if (key == "event") {
+        if (get_string(v, f, s.event) && s.event != "trigger" && s.event != "acknowledge" &&
+            s.event != "resolve")
+          error(v, f, "event is trigger, acknowledge or resolve, not '" + s.event + "'");
+      }
       else if (key == "duration") {
         if (auto d = get_duration(v, f)) s.duration = *d;
       } else if (key == "steps")

@@ -208,6 +208,7 @@ class Validator {
     for (const auto& [k, v] : s.http.headers) tmpl(p + ".http.headers." + k, v);
     if (s.http.body) tmpl(p + ".http.body", *s.http.body);
     tmpl(p + ".message", s.message);
+    tmpl(p + ".key", s.notify_key);
     if (s.target) {
       tmpl(p + ".target.name", s.target->name);
       tmpl(p + ".target.class", s.target->target_class);

@@ -74,7 +74,7 @@ struct Guard::Impl {
         log::warn("safety notification channel not found", {{"channel", name}});
         continue;
       }
-      if (auto r = ch->send(n); !r)
+      if (auto r = channels->send(name, n); !r)
         log::error("safety notification failed", {{"channel", name}, {"error", r.error().describe()}});
     }
   }

@@ -21,6 +21,7 @@
 #include "opsrun/server/audit_routes.h"
 #include "opsrun/audit/chained_log.h"
 #include "opsrun/server/api_routes.h"
+#include "opsrun/server/channels_wiring.h"
 #include "opsrun/server/from_config.h"
 #include "opsrun/server/http_server.h"
 #include "opsrun/server/timer_routes.h"
@@ -35,6 +36,18 @@ namespace fs = std::filesystem;
 std::string_view embedded_openapi();  // generated from docs/openapi.yaml
 
 namespace {
+
+// A notify step naming a channel that is not configured fails each time it runs: say so at
+// start-up, once per step and channel.
+void warn_unknown_channels(const engine::Engine& engine, const notify::ChannelRegistry& channels) {
+  for (const auto& rb : engine.runbooks())
+    for (const auto& step : rb->steps)
+      if (step.type == model::StepType::Notify)
+        for (const auto& name : step.channels)
+          if (!channels.find(name))
+            log::warn("notify step names a channel that is not configured",
+                      {{"runbook", rb->id}, {"step", step.id}, {"channel", name}});
+}
 
 // Loads every *.yaml / *.yml of the directories; an invalid file is reported and skipped.
 int load_runbooks(engine::Engine& engine, const std::vector<std::string>& dirs) {
@@ -118,10 +131,8 @@ int run_daemon(const DaemonFlags& flags) {
     }
     policy = std::move(*loaded.policy);
   }
-  for (const char* later : {"channels", "triggers", "azure"}) {
-    const Json& section = std::string(later) == "channels"   ? cfg.channels
-                          : std::string(later) == "triggers" ? cfg.triggers
-                                                             : cfg.azure;
+  for (const char* later : {"triggers", "azure"}) {
+    const Json& section = std::string(later) == "triggers" ? cfg.triggers : cfg.azure;
     if (!section.is_null()) log::warn("config section accepted but not implemented yet", {{"section", later}});
   }
 
@@ -142,7 +153,10 @@ int run_daemon(const DaemonFlags& flags) {
     return 2;
   }
   SystemClock clock;
+  metrics::Registry registry;  // before the channels: they count into it until they go
   notify::ChannelRegistry channels;
+  wire_channels(channels, cfg.channels, clock, store->get());
+  channels.set_metrics(registry);
   steps::StepRunner runner({}, channels);
   audit::ChainedLogOptions audit_options;
   audit_options.jsonl_path = cfg.audit.jsonl_path;
@@ -156,6 +170,7 @@ int run_daemon(const DaemonFlags& flags) {
   auto engine = engine::Engine::create(clock, runner, store->get(), engine_options);
   engine::log_execution_events(engine->bus());
   const int loaded = load_runbooks(*engine, dirs);
+  warn_unknown_channels(*engine, channels);
   auto recovered = engine->recover();
   if (!recovered) {
     std::fprintf(stderr, "serve: recovery: %s\n", recovered.error().describe().c_str());
@@ -181,7 +196,6 @@ int run_daemon(const DaemonFlags& flags) {
     return 1;
   }
 
-  metrics::Registry registry;
   registry.enable_process_metrics();
   Router router;
   add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()), guard.get());

@@ -109,7 +109,7 @@ struct StepRunner::Impl {
     }
     StepOutcome o;
     switch (step.type) {
-      case model::StepType::Notify: return run_notify_step(request, channels);
+      case model::StepType::Notify: return run_notify_step(request, channels, cancel);
       case model::StepType::Check:
       case model::StepType::Action:
       case model::StepType::Decision: o = run_executor(request, cancel); break;
@@ -182,6 +182,11 @@ struct StepRunner::Impl {
       n["channels"] = string_list(step.channels);
       n["message"] = or_error(detail::render_field(step.message, request.scope, "message"),
                               [](auto& s) { return Json(s); });
+      if (!step.severity.empty()) n["severity"] = step.severity;
+      if (!step.notify_key.empty())
+        n["key"] = or_error(detail::render_field(step.notify_key, request.scope, "key"),
+                            [](auto& s) { return Json(s); });
+      if (!step.event.empty()) n["event"] = step.event;
       return JsonObject{{"notify", std::move(n)}};
     }
     if (step.type == model::StepType::Check || step.type == model::StepType::Action ||
