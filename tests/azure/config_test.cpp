@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "opsrun/azure/config.h"
+#include "opsrun/azure/run.h"
 
 namespace opsrun::azure {
 namespace {
@@ -61,6 +62,36 @@ TEST(AzureConfig, TheShippedExampleLoads) {
   EXPECT_TRUE(cfg->dry_run);
   EXPECT_TRUE(cfg->servicenow);
   EXPECT_FALSE(load_config_file("/nonexistent/config.json"));
+}
+
+}  // namespace
+}  // namespace opsrun::azure
+
+namespace opsrun::azure {
+namespace {
+
+TEST(AzureServeSettings, OptInFromOpsrunYaml) {
+  auto none = serve_settings(Json(nullptr));
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  auto off = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", false}, {"config", "x.json"}}}});
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(*off);
+  auto on = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", "true"},
+                                                                      {"config", std::string(OPSRUN_SOURCE_DIR) + "/examples/config.json.example"},
+                                                                      {"poll_interval", "2"}}}});
+  ASSERT_TRUE(on) << on.error().describe();
+  ASSERT_TRUE(*on);
+  EXPECT_EQ((*on)->config.poll_interval_seconds, 2);
+  EXPECT_TRUE((*on)->config.servicenow);
+  auto no_file = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", true}}}});
+  ASSERT_FALSE(no_file);
+  EXPECT_NE(no_file.error().message.find("azure.scheduled_events.config"), std::string::npos);
+  auto bad_interval = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", true},
+                                                                                {"config", std::string(OPSRUN_SOURCE_DIR) + "/examples/config.json.example"},
+                                                                                {"poll_interval", 0}}}});
+  ASSERT_FALSE(bad_interval);
+  EXPECT_NE(bad_interval.error().message.find("poll_interval"), std::string::npos);
 }
 
 }  // namespace

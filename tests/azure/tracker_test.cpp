@@ -83,29 +83,33 @@ TEST(AzureTracker, AcknowledgedThenGoneIsFinishedNotCancelled) {
   EXPECT_EQ(d->finished, std::vector<std::string>{"S"});
 }
 
+std::unique_ptr<store::Store> open_in(const testing::TempDir& dir) {
+  store::OpenOptions o;
+  o.data_dir = dir.path().string();
+  auto s = store::open_store(o);
+  EXPECT_TRUE(s) << s.error().describe();
+  return s ? std::move(*s) : nullptr;
+}
+
 TEST(AzureTracker, HandledEventIdsSurviveARestart) {
   testing::TempDir dir;
   {
-    store::OpenOptions o;
-    o.data_dir = dir.path().string();
-    auto s = store::open_store(o);
-    ASSERT_TRUE(s) << s.error().describe();
-    EventTracker t(s->get());
+    auto s = open_in(dir);
+    ASSERT_TRUE(s);
+    EventTracker t(s.get());
     auto d = t.observe({5, {ev("c7061bac-AFDC", EventStatus::Scheduled)}}, "vm1");
     ASSERT_TRUE(d);
     EXPECT_EQ(d->to_drain.size(), 1u);
   }
-  store::OpenOptions o;
-  o.data_dir = dir.path().string();
-  auto s = store::open_store(o);
-  ASSERT_TRUE(s) << s.error().describe();
-  EventTracker restarted(s->get());
+  auto s = open_in(dir);
+  ASSERT_TRUE(s);
+  EventTracker restarted(s.get());
   // The same event, even with another incarnation and casing: not drained again.
   auto d = restarted.observe({6, {ev("C7061BAC-afdc", EventStatus::Scheduled)}}, "vm1");
   ASSERT_TRUE(d);
   EXPECT_TRUE(d->changed);
   EXPECT_TRUE(d->to_drain.empty());
-  auto stored = (*s)->get_setting(EventTracker::key("C7061BAC-AFDC"));
+  auto stored = s->get_setting(EventTracker::key("C7061BAC-AFDC"));
   ASSERT_TRUE(stored && *stored);
   EXPECT_NE(stored->value().find("claimed"), std::string::npos);
 }

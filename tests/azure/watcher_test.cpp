@@ -34,18 +34,20 @@ TEST_F(AzureWatcherTest, RebootEndToEnd) {
   // Step 3: one resolved incident with the seed's fields.
   const auto inc = incidents();
   ASSERT_EQ(inc.size(), 1u);
-  EXPECT_EQ(field(inc[0], "short_description"), "Azure Scheduled Event(s) Automated - 1 event(s)");
-  EXPECT_EQ(field(inc[0], "category"), "Infrastructure");
-  EXPECT_EQ(field(inc[0], "subcategory"), "Automation");
-  EXPECT_EQ(field(inc[0], "impact"), "4");
-  EXPECT_EQ(field(inc[0], "urgency"), "4");
-  EXPECT_EQ(field(inc[0], "state"), "6");
-  EXPECT_EQ(field(inc[0], "close_code"), "Solved (Permanently)");
-  EXPECT_EQ(field(inc[0], "assignment_group"), "Infrastructure Team");
-  EXPECT_EQ(field(inc[0], "caller_id"), "automation.user");
-  EXPECT_EQ(field(inc[0], "u_azure_vm"), "prod-vm-7");
-  EXPECT_EQ(field(inc[0], "u_event_count"), "1");
-  EXPECT_EQ(field(inc[0], "u_automation_success"), "true");
+  const std::pair<const char*, const char*> expected[] = {
+      {"short_description", "Azure Scheduled Event(s) Automated - 1 event(s)"},
+      {"category", "Infrastructure"},
+      {"subcategory", "Automation"},
+      {"impact", "4"},
+      {"urgency", "4"},
+      {"state", "6"},
+      {"close_code", "Solved (Permanently)"},
+      {"assignment_group", "Infrastructure Team"},
+      {"caller_id", "automation.user"},
+      {"u_azure_vm", "prod-vm-7"},
+      {"u_event_count", "1"},
+      {"u_automation_success", "true"}};
+  for (const auto& [key, value] : expected) EXPECT_EQ(field(inc[0], key), value) << key;
   const auto notes = field(inc[0], "close_notes");
   EXPECT_NE(notes.find("F020BA2E-3BC0-4C40-A10B-86575A9EABD5 (Reboot"), std::string::npos) << notes;
   EXPECT_NE(notes.find("stop-services: success"), std::string::npos) << notes;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 
 #include "opsrun/common/duration.h"
 #include "opsrun/common/log.h"
@@ -35,6 +37,18 @@ Json drain_context(const ScheduledEvent& e, const WatcherOptions& o, const std::
   ctx["vm_name"] = vm_name;
   ctx["dry_run"] = o.dry_run;
   return ctx;
+}
+
+// " (last line of the hook's output)", as the seed prints its hooks' messages.
+std::string said(const Json& result) {
+  const auto* out = result.is_object() ? result.as_object().if_contains("stdout") : nullptr;
+  if (out == nullptr || !out->is_string()) return {};
+  std::string text(out->as_string());
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  const auto nl = text.rfind('\n');
+  if (nl != std::string::npos) text.erase(0, nl + 1);
+  if (text.size() > 160) text = text.substr(0, 160) + "...";
+  return text.empty() ? "" : " (" + text + ")";
 }
 
 struct Started {
@@ -72,11 +86,22 @@ Started start_drain(WatcherParts& parts, const WatcherOptions& o, const std::str
 void finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out) {
   if (s.id.empty()) return;
   // The runbook timeout ends the execution at the deadline; the extra second covers the
-  // engine's own bookkeeping. Past it, cancel.
-  const auto left = s.budget - duration_cast<Millis>(parts.clock.now() - s.at) + Millis(1000);
-  auto done = parts.engine.wait(s.id, std::max(left, Millis(1)));
+  // engine's own bookkeeping. An execution waiting for a person (a policy asking approval)
+  // gets until the deadline too. Past it, cancel.
+  const SystemTime deadline = s.at + s.budget + Millis(1000);
+  std::optional<model::Execution> done;
+  for (;;) {
+    const auto left = duration_cast<Millis>(deadline - parts.clock.now());
+    done = parts.engine.wait(s.id, std::max(left, Millis(1)));
+    if ((done && model::is_terminal(done->status)) || parts.clock.now() >= deadline) break;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::unique_lock lock(mu);
+    parts.clock.wait_until(lock, cv, std::min(deadline, parts.clock.now() + Millis(200)), [] { return false; });
+  }
   if (!done || !model::is_terminal(done->status)) {
-    (void)parts.engine.cancel(s.id, "azure-events", "drain deadline passed");
+    const std::string why = done && !done->attention_reason.empty() ? done->attention_reason : "";
+    (void)parts.engine.cancel(s.id, "azure-events", "drain deadline passed" + (why.empty() ? "" : " (" + why + ")"));
     done = parts.engine.wait(s.id, Millis(5000));
   }
   out.seconds = seconds_between(s.at, parts.clock.now());
@@ -87,6 +112,7 @@ void finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out) {
   for (const auto& h : done->history) {
     std::string line = h.step_id + ": " + std::string(model::to_string(h.status));
     if (!h.error.empty()) line += ": " + h.error;
+    else line += said(h.result);
     out.actions.push_back(std::move(line));
   }
   out.success = done->status == model::ExecutionStatus::Completed;
