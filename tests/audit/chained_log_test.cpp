@@ -89,6 +89,39 @@ TEST_F(ChainedLogTest, ConcurrentAppendersThroughTwoStoreHandlesKeepOneChain) {
   EXPECT_EQ(v->head_seq, 160);
 }
 
+TEST_F(ChainedLogTest, BatchesChainInOrderAndInterleaveWithAnotherWriter) {
+  auto second = open();
+  ChainedLog batcher(*store_, clock_), single(*second, clock_);
+  std::vector<AuditEntry> three = {{.actor = "b", .kind = "safety_decision", .step_id = "one"},
+                                   {.actor = "b", .kind = "safety_decision", .step_id = "two"},
+                                   {.actor = "b", .kind = "safety_decision", .step_id = "three"}};
+  std::thread other([&] {
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(single.record({.actor = "s", .kind = "action"}));
+  });
+  std::int64_t last = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto r = batcher.record_all(three);
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_GT(*r, last);
+    last = *r;
+  }
+  other.join();
+  auto v = verify(*store_);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->ok) << v->detail;
+  EXPECT_EQ(v->records, 120);
+  // A batch is contiguous and in the given order: the other writer never lands inside one.
+  auto rows = store_->audit_range(0, 200);
+  ASSERT_TRUE(rows);
+  for (std::size_t i = 0; i < rows->size(); ++i)
+    if ((*rows)[i].data.find(R"("step_id":"one")") != std::string::npos) {
+      ASSERT_LT(i + 2, rows->size());
+      EXPECT_NE((*rows)[i + 1].data.find(R"("step_id":"two")"), std::string::npos);
+      EXPECT_NE((*rows)[i + 2].data.find(R"("step_id":"three")"), std::string::npos);
+    }
+  EXPECT_FALSE(batcher.record_all({}));
+}
+
 TEST_F(ChainedLogTest, SecretsAreRedactedBeforeHashingAndWriting) {
   const std::string secret = "pw-" + random_hex(12);
   log::add_secret(secret);

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "engine/engine_fixture.h"
@@ -94,6 +95,45 @@ steps:
     ASSERT_TRUE(events);
     EXPECT_FALSE(events->empty());
   }
+}
+
+TEST(Recovery, NonBlockingWaitersHearOfTheCommitTheEndAndTheStop) {
+  TempDir dir;
+  auto pause = parse_runbook("id: paused\nstart: pause\nsteps:\n  - {id: pause, type: wait, duration: 1h}\n");
+  auto quick = parse_runbook("id: quick\nstart: a\nsteps:\n  - {id: a, type: action, builtin: noop}\n");
+  engine::EngineOptions manual;
+  manual.auto_advance_simulated_clock = false;
+  EngineHarness a(true, dir.path().string(), manual);
+  auto id = a.engine->start(pause, JsonObject{});
+  ASSERT_TRUE(id);
+  std::promise<bool> in_store;
+  a.engine->when_durable(*id, [&](Result<void> r) {
+    // Called after the commit: the row is readable by anyone at this moment.
+    auto row = a.store->execution(*id);
+    in_store.set_value(r.has_value() && row && row->has_value());
+  });
+  auto durable = in_store.get_future();
+  ASSERT_EQ(durable.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(durable.get());
+
+  auto done = a.engine->start(quick, JsonObject{});
+  ASSERT_TRUE(done);
+  std::promise<std::string> end;
+  a.engine->when_settled(*done, [&](std::optional<model::Execution> e) {
+    end.set_value(e ? std::string(model::to_string(e->status)) : "none");
+  });
+  auto ended = end.get_future();
+  ASSERT_EQ(ended.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(ended.get(), "completed");
+
+  // A waiter on an execution that never settles is answered when the engine stops.
+  std::promise<bool> stopped;
+  a.engine->when_settled(*id, [&](std::optional<model::Execution> e) { stopped.set_value(e.has_value()); });
+  auto heard = stopped.get_future();
+  EXPECT_EQ(heard.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  a.engine->stop(Millis(0));
+  ASSERT_EQ(heard.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(heard.get());
 }
 
 TEST(Recovery, RealClockWaitFiresAfterRecovery) {

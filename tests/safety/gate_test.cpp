@@ -273,6 +273,31 @@ TEST(SafetyGate, ADecisionThatCannotBeAuditedIsADenial) {
   EXPECT_NE(e.attention_reason.find("could not be audited"), std::string::npos) << e.attention_reason;
 }
 
+TEST(SafetyGate, OneTurnsDecisionsAreAuditedInOneWrite) {
+  SafetyHarness h("");
+  auto rb = parse_runbook(R"(
+id: fan
+start: all
+steps:
+  - {id: all, type: parallel, steps: [a, b, c, d]}
+  - {id: a, type: action, builtin: noop}
+  - {id: b, type: action, builtin: noop}
+  - {id: c, type: action, builtin: noop}
+  - {id: d, type: action, builtin: noop}
+)");
+  auto e = h.run(rb);
+  EXPECT_EQ(e.status, ExecutionStatus::Completed);
+  const auto decisions = h.recorder.of_kind("safety_decision");
+  ASSERT_EQ(decisions.size(), 4u);
+  // The four branches start in one turn: their decisions share one durable write, and the
+  // four outcomes (no-ops end at once, in one turn) another.
+  EXPECT_EQ(h.recorder.batches(), (std::vector<std::size_t>{4, 4}));
+  for (const auto& d : decisions) EXPECT_EQ(d.decision, "allow");
+  const auto outcomes = h.recorder.of_kind("action");
+  ASSERT_EQ(outcomes.size(), 4u);
+  for (const auto& o : outcomes) EXPECT_EQ(o.outcome, "succeeded");
+}
+
 TEST(SafetyGate, ChecksAndNotificationsDoNotPassTheGate) {
   SafetyHarness h(kProductionPolicy);
   auto rb = parse_runbook(R"(

@@ -19,6 +19,18 @@ class MemoryRecorder final : public audit::Recorder {
     entries_.push_back(e);
     return static_cast<std::int64_t>(entries_.size());
   }
+  // As the chained log does: one write for the whole batch, all or nothing.
+  Result<std::int64_t> record_all(const std::vector<audit::AuditEntry>& entries) override {
+    std::lock_guard g(mu_);
+    if (failing_) return fail(ErrorCode::Unavailable, "audit log down");
+    batches_.push_back(entries.size());
+    entries_.insert(entries_.end(), entries.begin(), entries.end());
+    return static_cast<std::int64_t>(entries_.size());
+  }
+  std::vector<std::size_t> batches() const {
+    std::lock_guard g(mu_);
+    return batches_;
+  }
   std::vector<audit::AuditEntry> entries() const {
     std::lock_guard g(mu_);
     return entries_;
@@ -37,6 +49,7 @@ class MemoryRecorder final : public audit::Recorder {
  private:
   mutable std::mutex mu_;
   std::vector<audit::AuditEntry> entries_;
+  std::vector<std::size_t> batches_;  // sizes of record_all calls
   bool failing_ = false;
 };
 

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "opsrun/common/ids.h"
@@ -172,6 +174,17 @@ steps:
     type: action
     builtin: noop
 )");
+    server_->add_runbook("flaky.yaml", R"(id: flaky
+start: prepare
+steps:
+  - id: prepare
+    type: action
+    builtin: noop
+    on_success: poke
+  - id: poke
+    type: action
+    exec: ["test", "-f", "{{ ctx.marker }}"]
+)");
     server_->add_runbook("broken.yaml", "id: broken\nstart: nowhere\nsteps: []\n");
     server_->start();
   }
@@ -210,13 +223,26 @@ TEST_F(Api, ExecuteSyncAndAsyncThenReadBack) {
   EXPECT_TRUE(seed.as_object().contains("history"));
   auto listing = json(http("GET", server_->url("/api/runbooks"), kViewer));
   EXPECT_EQ(listing.at("summary").at("completed").as_int64(), 2);
-  EXPECT_EQ(listing.at("runbooks").as_array().size(), 3u);  // broken.yaml was skipped
+  EXPECT_EQ(listing.at("runbooks").as_array().size(), 4u);  // broken.yaml was skipped
   EXPECT_NE(server_->log().find("broken.yaml"), std::string::npos);
   auto def = http("GET", server_->url("/api/runbooks/quick"), kViewer);
   EXPECT_EQ(def.status, 200);
   EXPECT_EQ(json(def).at("steps").as_array().size(), 2u);
   auto stats = json(http("GET", server_->url("/api/stats"), kViewer));
   EXPECT_EQ(stats.at("runbooks").at("quick").at("successful").as_int64(), 2);
+  // The server's log says what each execution did, tagged for filtering.
+  std::string ended;
+  for (int i = 0; i < 50 && ended.empty(); ++i) {
+    std::istringstream lines(server_->log());
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("\"execution_id\":\"" + id + "\"") != std::string::npos &&
+          line.find("\"event\":\"execution:completed\"") != std::string::npos)
+        ended = line;
+    if (ended.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(ended.empty()) << server_->log();
+  EXPECT_NE(ended.find("\"runbook\":\"quick\""), std::string::npos) << ended;
+  EXPECT_NE(ended.find("\"level\":\"info\""), std::string::npos) << ended;
 }
 
 TEST_F(Api, BadInputGetsClearErrors) {
@@ -280,6 +306,35 @@ TEST_F(Api, ApprovalWaitsForAnOperator) {
     EXPECT_EQ(e.at("results").at("ask").at("by").as_string(), "token:oncall");
     // Deciding twice is a conflict, not a second decision.
     EXPECT_EQ(http("POST", server_->url("/api/executions/" + id + "/approve"), kOperator).status, 409);
+  }
+}
+
+TEST_F(Api, WaitingSynchronousCallsDoNotHoldTheServer) {
+  // Three synchronous calls on a server with 2 io threads: had a waiting call held its
+  // thread, the reads below would time out until the sleeps ended.
+  std::vector<HttpResult> results(3);
+  std::vector<std::thread> callers;
+  for (auto& r : results)
+    callers.emplace_back([&] {
+      r = http("POST", server_->url("/api/runbooks/execute"), kOperator,
+               R"({"runbookId":"slow","async":false})", 60'000);
+    });
+  Json active;
+  for (int i = 0; i < 100; ++i) {
+    auto got = http("GET", server_->url("/api/runbooks?status=active"), kViewer, {}, 5'000);
+    ASSERT_EQ(got.status, 200) << "a read waited behind the synchronous calls";
+    active = json(got);
+    if (active.at("count").as_int64() == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(active.at("count").as_int64(), 3);
+  for (const auto& e : active.at("executions").as_array())
+    EXPECT_EQ(http("DELETE", server_->url("/api/runbooks?executionId=" + std::string(e.at("executionId").as_string())),
+                   kOperator, {}, 5'000).status, 200);
+  for (auto& t : callers) t.join();
+  for (const auto& r : results) {
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json(r).at("status").as_string(), "cancelled");
   }
 }
 
@@ -371,6 +426,60 @@ std::pair<int, std::string> client(const std::string& server, const std::vector<
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(Api, AFailedActionIsListedAndRetriedFromItsStepThroughTheGate) {
+  const std::string marker = (dir_ / "marker").string();
+  auto sync = http("POST", server_->url("/api/runbooks/execute"), kOperator,
+                   R"({"runbookId":"flaky","async":false,"context":{"marker":")" + marker + R"("}})");
+  ASSERT_EQ(sync.status, 200) << sync.body;
+  EXPECT_EQ(json(sync).at("status").as_string(), "failed");
+  const std::string original(json(sync).at("executionId").as_string());
+
+  const std::string base = server_->url("");
+  auto [rc, out] = client(base, {"actions", "failed", "--hours", "1", "--output", "json"}, kViewer);
+  ASSERT_EQ(rc, 0) << out;
+  auto listed = parse_json(out);
+  ASSERT_TRUE(listed) << out;
+  ASSERT_EQ(listed->at("count").as_int64(), 1) << out;  // the noop that succeeded is not listed
+  const Json& failed = listed->at("actions").as_array()[0];
+  EXPECT_EQ(failed.at("executionId").as_string(), original);
+  EXPECT_EQ(failed.at("stepId").as_string(), "poke");
+  EXPECT_EQ(failed.at("actor").as_string(), "token:oncall");
+  EXPECT_TRUE(failed.at("retriedBy").is_null());
+  const std::string action(failed.at("actionId").as_string());
+
+  std::tie(rc, out) = client(base, {"actions", "retry", action}, kViewer);
+  EXPECT_EQ(rc, 2) << out;  // a viewer may not retry
+  EXPECT_EQ(http("POST", server_->url("/api/actions/retry"), kOperator, R"({"actionId":"exec-none/x/1"})").status, 404);
+  EXPECT_EQ(http("POST", server_->url("/api/actions/retry"), kOperator, R"({"action":"x"})").status, 422);
+
+  std::ofstream(marker) << "now it exists\n";
+  std::tie(rc, out) = client(base, {"actions", "retry", action, "--output", "json"}, kOperator);
+  ASSERT_EQ(rc, 0) << out;
+  auto retried = parse_json(out);
+  ASSERT_TRUE(retried) << out;
+  const std::string again(retried->at("executionId").as_string());
+  Json e;
+  for (int i = 0; i < 100; ++i) {
+    e = json(http("GET", server_->url("/api/executions/" + again), kViewer));
+    if (e.at("status").as_string() == "completed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(e.at("status").as_string(), "completed") << to_json_text(e);
+  // It began at the failed step: the step before it did not run again.
+  EXPECT_TRUE(e.at("results").as_object().contains("poke"));
+  EXPECT_FALSE(e.at("results").as_object().contains("prepare"));
+  // Through the same gate: its decision and its outcome are in the audit log, with the retry.
+  auto audit = json(http("GET", server_->url("/api/audit?execution=" + again), kViewer));
+  std::set<std::string> kinds;
+  for (const auto& r : audit.at("records").as_array()) kinds.insert(std::string(r.at("kind").as_string()));
+  EXPECT_EQ(kinds, (std::set<std::string>{"action_retry", "safety_decision", "action"}));
+  // Listed as retried now, and not retried twice.
+  listed = json(http("GET", server_->url("/api/actions/failed?hours=1"), kViewer));
+  EXPECT_EQ(listed->at("actions").as_array()[0].at("retriedBy").as_string(), again);
+  EXPECT_EQ(http("POST", server_->url("/api/actions/retry"), kOperator, R"({"actionId":")" + action + R"("})").status, 409);
+  EXPECT_EQ(http("GET", server_->url("/api/actions/failed?hours=x"), kViewer).status, 400);
 }
 
 TEST_F(Api, CliClientVerbsUseTheApi) {

@@ -1,6 +1,7 @@
 #include "opsrun/audit/audit_query.h"
 
 #include <algorithm>
+#include <map>
 
 #include "opsrun/audit/chained_log.h"
 #include "opsrun/store/store.h"
@@ -132,6 +133,44 @@ Result<TailPage> tail(store::Store& store, const TailQuery& query, SystemTime no
     end = start - 1;
   }
   return page;
+}
+
+Result<std::vector<Json>> failed_actions(store::Store& store, const FailedActionsQuery& query,
+                                         SystemTime now) {
+  std::vector<Json> out;
+  const auto limit = static_cast<std::size_t>(std::clamp(query.limit, 1, 1000));
+  std::map<std::string, std::string> retried;  // action id -> the retry's execution
+  TailQuery page_query{.hours = query.hours, .execution_id = {}, .limit = 1000, .cursor = 0};
+  while (out.size() < limit) {
+    auto page = tail(store, page_query, now);
+    if (!page) return std::unexpected(page.error());
+    // Newest first: a retry is met before the failure it retries.
+    for (const Json& r : page->records) {
+      const Json* details = r.as_object().if_contains("details");
+      auto detail = [&](std::string_view key) {
+        return details != nullptr && details->is_object() ? string_field(*details, key) : std::string();
+      };
+      const std::string kind = string_field(r, "kind");
+      if (kind == "action_retry") retried[detail("retry_of")] = string_field(r, "execution_id");
+      if (kind != "action" || string_field(r, "outcome") != "failed") continue;
+      if (!query.execution_id.empty() && string_field(r, "execution_id") != query.execution_id) continue;
+      const std::string id = detail("attempt");
+      auto retry = retried.find(id);
+      out.push_back(JsonObject{{"actionId", id},
+                               {"at", string_field(r, "at")},
+                               {"seq", int_field(r, "seq")},
+                               {"executionId", string_field(r, "execution_id")},
+                               {"runbookId", detail("runbook")},
+                               {"stepId", string_field(r, "step_id")},
+                               {"actor", string_field(r, "actor")},
+                               {"error", detail("error")},
+                               {"retriedBy", retry == retried.end() ? Json() : Json(retry->second)}});
+      if (out.size() == limit) break;
+    }
+    if (page->next_cursor == 0) break;
+    page_query.cursor = page->next_cursor;
+  }
+  return out;
 }
 
 }  // namespace opsrun::audit

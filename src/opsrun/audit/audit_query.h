@@ -48,4 +48,16 @@ struct TailPage {
 // the scan may read the whole log (the store has no index by execution).
 [[nodiscard]] Result<TailPage> tail(store::Store& store, const TailQuery& query, SystemTime now);
 
+// Failed actions: `action` records with outcome `failed` (one per action that failed for good),
+// newest first, each {actionId (the attempt key), at, seq, executionId, runbookId, stepId,
+// actor, error, retriedBy: the execution of its retry, or null}. `opsrun actions failed` and
+// GET /api/actions/failed.
+struct FailedActionsQuery {
+  int hours = 24;            // 0: any age
+  std::string execution_id;  // empty: any
+  int limit = 100;           // 1..1000
+};
+[[nodiscard]] Result<std::vector<Json>> failed_actions(store::Store& store, const FailedActionsQuery& query,
+                                                       SystemTime now);
+
 }  // namespace opsrun::audit

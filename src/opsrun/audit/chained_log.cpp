@@ -103,33 +103,53 @@ std::string chain_hash(std::string_view prev_hash, std::string_view canonical_by
 ChainedLog::ChainedLog(store::Store& store, Clock& clock, ChainedLogOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
-Result<std::int64_t> ChainedLog::record(const AuditEntry& raw) {
-  AuditEntry e = raw;
-  for (std::string* s : {&e.actor, &e.kind, &e.execution_id, &e.step_id, &e.target, &e.action,
-                         &e.decision, &e.reason, &e.outcome})
-    *s = log::redact(std::move(*s));
-  e.details = redacted(e.details);
+Result<std::int64_t> ChainedLog::record(const AuditEntry& entry) { return record_all({entry}); }
+
+Result<std::int64_t> ChainedLog::record_all(const std::vector<AuditEntry>& raw) {
+  if (raw.empty()) return fail(ErrorCode::InvalidArgument, "audit: nothing to record");
+  std::vector<AuditEntry> entries = raw;
+  for (AuditEntry& e : entries) {
+    for (std::string* s : {&e.actor, &e.kind, &e.execution_id, &e.step_id, &e.target, &e.action,
+                           &e.decision, &e.reason, &e.outcome})
+      *s = log::redact(std::move(*s));
+    e.details = redacted(e.details);
+  }
   std::lock_guard g(mu_);
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    auto last = store_.last_audit();
-    if (!last) return std::unexpected(last.error());
-    store::AuditRow row;
-    row.seq = *last ? (*last)->seq + 1 : 1;
-    row.prev_hash = *last ? (*last)->hash : std::string(kAnchorHash);
+    if (!end_) {
+      auto last = store_.last_audit();
+      if (!last) return std::unexpected(last.error());
+      end_ = *last ? ChainEnd{(*last)->seq, (*last)->hash, (*last)->at_ms}
+                   : ChainEnd{0, std::string(kAnchorHash), 0};
+    }
+    std::int64_t seq = end_->seq;
+    std::string prev = end_->hash;
     // Times never go backwards along the chain, so a time range is a seq range.
-    row.at_ms = std::max(to_unix_ms(clock_.now()), *last ? (*last)->at_ms : 0);
-    row.data = canonical_record(e, row.seq, row.at_ms);
-    row.hash = chain_hash(row.prev_hash, row.data);
-    auto appended = store_.append_audit({row});
+    const std::int64_t at_ms = std::max(to_unix_ms(clock_.now()), end_->at_ms);
+    std::vector<store::AuditRow> rows;
+    rows.reserve(entries.size());
+    for (const AuditEntry& e : entries) {
+      store::AuditRow row;
+      row.seq = ++seq;
+      row.prev_hash = prev;
+      row.at_ms = at_ms;
+      row.data = canonical_record(e, row.seq, row.at_ms);
+      row.hash = chain_hash(row.prev_hash, row.data);
+      prev = row.hash;
+      rows.push_back(std::move(row));
+    }
+    auto appended = store_.append_audit(rows);
+    if (!appended) end_.reset();  // read the chain's end again next time
     if (!appended && appended.error().code == ErrorCode::Conflict) continue;  // another writer won
     if (!appended) return std::unexpected(appended.error());
-    if (!options_.jsonl_path.empty()) {
-      std::string line = row.data;
-      line.pop_back();  // the closing brace: the hashes go on the same line
-      write_jsonl(line + ",\"hash\":\"" + row.hash + "\",\"prev_hash\":\"" + row.prev_hash +
-                  "\"}\n");
-    }
-    return row.seq;
+    end_ = ChainEnd{rows.back().seq, rows.back().hash, rows.back().at_ms};
+    if (!options_.jsonl_path.empty())
+      for (const auto& row : rows) {
+        std::string line = row.data;
+        line.pop_back();  // the closing brace: the hashes go on the same line
+        write_jsonl(line + ",\"hash\":\"" + row.hash + "\",\"prev_hash\":\"" + row.prev_hash + "\"}\n");
+      }
+    return seq;
   }
   return fail(ErrorCode::Unavailable, "audit: gave up after " +
                                           std::to_string(options_.max_attempts) +

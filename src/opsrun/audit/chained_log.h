@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "opsrun/audit/recorder.h"
@@ -37,6 +38,7 @@ class ChainedLog final : public Recorder {
  public:
   ChainedLog(store::Store& store, Clock& clock, ChainedLogOptions options = {});
   Result<std::int64_t> record(const AuditEntry& entry) override;
+  Result<std::int64_t> record_all(const std::vector<AuditEntry>& entries) override;
 
  private:
   void write_jsonl(const std::string& line);
@@ -45,6 +47,14 @@ class ChainedLog final : public Recorder {
   Clock& clock_;
   ChainedLogOptions options_;
   std::mutex mu_;
+  // The chain's end as this process last wrote or read it; another writer's append makes
+  // ours a Conflict, and then it is read again.
+  struct ChainEnd {
+    std::int64_t seq = 0;  // 0: the chain is empty
+    std::string hash;
+    std::int64_t at_ms = 0;
+  };
+  std::optional<ChainEnd> end_;  // nullopt: unknown, read it from the store
 };
 
 inline constexpr std::string_view kAnchorHash =

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "opsrun/common/error.h"
 #include "opsrun/common/json.h"
@@ -32,6 +33,14 @@ class Recorder {
   // Durable when it returns ok: callers audit a decision before acting on it.
   // Returns the record's sequence number.
   virtual Result<std::int64_t> record(const AuditEntry& entry) = 0;
+  // Several entries, in order; the production Recorder writes them in one transaction, all
+  // or none, so a turn's decisions cost one durable write. Returns the last sequence number.
+  virtual Result<std::int64_t> record_all(const std::vector<AuditEntry>& entries) {
+    Result<std::int64_t> last = 0;
+    for (const auto& e : entries)
+      if (last = record(e); !last) return last;
+    return last;
+  }
 };
 
 }  // namespace opsrun::audit

@@ -1,5 +1,5 @@
-// The client verbs: exec, status, list, cancel, approve, reject (through the HTTP API), and
-// `token new`.
+// The client verbs: exec, status, list, cancel, approve, reject, actions failed|retry
+// (through the HTTP API), and `token new`.
 #include <cstdio>
 
 #include "opsrun/cli/api_client.h"
@@ -141,6 +141,41 @@ int cmd_verb(const VerbFlags& flags) {
   if (r->status >= 300) return report(flags.verb.c_str(), *r);
   if (flags.client.output == "json") std::printf("%s\n", to_pretty_json(r->body).c_str());
   else std::printf("%s: %s\n", flags.verb.c_str(), flags.id.c_str());
+  return kExitOk;
+}
+
+int cmd_actions(const ActionsFlags& flags) {
+  ApiClient client(flags.client);
+  const bool retry = flags.verb == "retry";
+  const std::string verb = "actions " + flags.verb;
+  auto r = retry ? client.call("POST", "/api/actions/retry", to_json_text(JsonObject{{"actionId", flags.action_id}}))
+                 : client.call("GET", "/api/actions/failed?hours=" + std::to_string(flags.hours) +
+                                          "&limit=" + std::to_string(flags.limit) +
+                                          (flags.execution.empty() ? "" : "&execution=" + flags.execution));
+  if (!r) {
+    std::fprintf(stderr, "%s: %s\n", verb.c_str(), r.error().describe().c_str());
+    return kExitFailed;
+  }
+  if (r->status >= 300) return report(verb.c_str(), *r);
+  if (flags.client.output == "json") {
+    std::printf("%s\n", to_pretty_json(r->body).c_str());
+    return kExitOk;
+  }
+  if (retry) {
+    std::printf("retrying %s as execution %s (runbook %s from step %s)\n", flags.action_id.c_str(),
+                json_to_text(r->body.at("executionId")).c_str(), json_to_text(r->body.at("runbookId")).c_str(),
+                json_to_text(r->body.at("stepId")).c_str());
+    return kExitOk;
+  }
+  const auto& actions = r->body.at("actions").as_array();
+  if (actions.empty()) std::printf("no failed actions in the last %d hours\n", flags.hours);
+  for (const Json& a : actions) {
+    const Json& by = a.at("retriedBy");
+    std::printf("%s  %s  %s  %s\n    %s%s\n", json_to_text(a.at("at")).c_str(), json_to_text(a.at("actionId")).c_str(),
+                json_to_text(a.at("runbookId")).c_str(), json_to_text(a.at("actor")).c_str(),
+                json_to_text(a.at("error")).c_str(),
+                by.is_string() ? (" (retried by " + json_to_text(by) + ")").c_str() : "");
+  }
   return kExitOk;
 }
 

@@ -88,6 +88,18 @@ struct VerbFlags {
 };
 int cmd_verb(const VerbFlags& flags);
 
+// `opsrun actions failed [--hours 24] [--execution ID] [--limit N]` and
+// `opsrun actions retry ACTION_ID` (through the API).
+struct ActionsFlags {
+  std::string verb;                             // failed | retry
+  int hours = 24;
+  int limit = 100;
+  std::string execution;
+  std::string action_id;
+  ClientFlags client;
+};
+int cmd_actions(const ActionsFlags& flags);
+
 int cmd_token_new(const std::string& role, const std::string& name);
 
 struct SchedulesFlags {

@@ -130,6 +130,21 @@ int main(int argc, char** argv) {
   add_client_flags(list_cmd, list.client);
   list_cmd->callback([&] { code = cmd_list(list); });
 
+  ActionsFlags actions;
+  auto* actions_cmd = app.add_subcommand("actions", "failed actions and their retry (through the API)");
+  actions_cmd->require_subcommand(1);
+  auto* actions_failed = actions_cmd->add_subcommand("failed", "actions that failed for good, newest first");
+  actions_failed->add_option("--hours", actions.hours, "only this recent (0: any age)")->capture_default_str();
+  actions_failed->add_option("--execution", actions.execution, "only this execution's");
+  actions_failed->add_option("--limit", actions.limit, "at most this many (1..1000)")->capture_default_str();
+  add_client_flags(actions_failed, actions.client);
+  actions_failed->callback([&] { actions.verb = "failed"; code = cmd_actions(actions); });
+  auto* actions_retry = actions_cmd->add_subcommand(
+      "retry", "retry a failed action: a new execution from its step, through the safety checks");
+  actions_retry->add_option("ACTION_ID", actions.action_id, "as `actions failed` lists it")->required();
+  add_client_flags(actions_retry, actions.client);
+  actions_retry->callback([&] { actions.verb = "retry"; code = cmd_actions(actions); });
+
   VerbFlags verb;
   for (const char* name : {"cancel", "approve", "reject"}) {
     auto* sub = app.add_subcommand(name, std::string(name) + " an execution (through the API)");

@@ -67,11 +67,13 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
     o["timestamp"] = now;
     o["level"] = level_name(level);
     o["message"] = message;
-    for (const auto& [k, v] : fields) o[k] = v;
+    for (const auto& [k, v] : fields)
+      if (!v.empty()) o[k] = v;  // an empty field says nothing
     line = boost::json::serialize(o);
   } else {
     line = now + " " + level_name(level) + " " + std::string(message);
-    for (const auto& [k, v] : fields) line += " " + std::string(k) + "=" + v;
+    for (const auto& [k, v] : fields)
+      if (!v.empty()) line += " " + std::string(k) + "=" + v;
   }
   line = redact(std::move(line));
   line += '\n';

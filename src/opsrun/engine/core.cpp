@@ -533,7 +533,7 @@ void on_start(ExecutionState& st, const Input& in, std::vector<Command>& out) {
   st.simulate = std::set<std::string>(in.simulate.begin(), in.simulate.end());
   publish(st, out, "execution:started", "", JsonObject{{"dryRun", in.dry_run}});
   if (st.runbook->timeout) start_timer(st, out, std::string(kRunbookTimeout), in.at + *st.runbook->timeout);
-  enter(st, st.runbook->start, in.at, out);
+  enter(st, in.start_step.empty() ? st.runbook->start : in.start_step, in.at, out);
 }
 
 void on_operator(ExecutionState& st, const Input& in, std::vector<Command>& out) {

@@ -33,7 +33,7 @@ struct AttemptOutcome {
 
 struct Input {
   enum class Kind {
-    Start,            // context, dry_run, simulate
+    Start,            // context, dry_run, simulate, start_step
     AttemptFinished,  // key, outcome
     TimerFired,       // key
     Cancel,           // actor, reason
@@ -48,6 +48,7 @@ struct Input {
   Json context;
   bool dry_run = false;
   std::vector<std::string> simulate;
+  std::string start_step;       // Start: begin here instead of the runbook's start (a retry)
   AttemptOutcome outcome;
   bool approved = false;
   OperatorAction action = OperatorAction::Retry;

@@ -51,6 +51,7 @@ Json input_to_json(const Input& in) {
       if (in.dry_run) o["dry_run"] = true;
       if (in.gated) o["gated"] = true;
       if (!in.actor.empty()) o["actor"] = in.actor;
+      if (!in.start_step.empty()) o["start_step"] = in.start_step;
       if (!in.simulate.empty()) {
         JsonArray a;
         for (const auto& s : in.simulate) a.emplace_back(s);
@@ -112,6 +113,7 @@ Result<Input> input_from_json(std::string_view type, const Json& data) {
       if (const Json* c = o.if_contains("context")) in.context = *c;
       in.dry_run = flag(o, "dry_run");
       in.gated = flag(o, "gated");
+      in.start_step = str(o, "start_step");
       if (const Json* s = o.if_contains("simulate"); s != nullptr && s->is_array())
         for (const auto& v : s->get_array())
           if (v.is_string()) in.simulate.emplace_back(v.get_string());

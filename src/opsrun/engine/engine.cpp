@@ -62,6 +62,11 @@ bool needs_scope(const model::Step& step) {
            (step.builtin.name == "noop" || step.builtin.name == "fail"));
 }
 
+std::unexpected<Error> not_yet_durable(std::string_view execution_id, const store::Store& store) {
+  return fail(ErrorCode::Unavailable, "execution " + std::string(execution_id) +
+                                          " is not yet recorded in the store (" + store.describe() + ")");
+}
+
 store::ExecutionRow summary_row(const model::Execution& e, SystemTime now) {
   store::ExecutionRow row;
   row.execution_id = e.execution_id;
@@ -108,6 +113,56 @@ struct Engine::Impl {
   bool store_failing = false;
   bool in_turn = false;                         // a turn's records are being committed/performed
   bool recheck_gates = false;                   // the emergency stop changed: ask held gates again
+  // Callers waiting without blocking (when_durable / when_settled), by execution id.
+  std::multimap<std::string, std::function<void(Result<void>)>, std::less<>> durable_waiters;
+  std::multimap<std::string, std::function<void(std::optional<model::Execution>)>, std::less<>>
+      settle_waiters;
+
+  // Under the lock: the start's records are committed (or there is no store to wait for).
+  // Executions leave memory only after their final records were committed.
+  bool start_durable(std::string_view execution_id) const {
+    if (store == nullptr) return true;
+    auto it = live.find(execution_id);
+    return it == live.end() || it->second->durable_seq >= 1;
+  }
+  // Under the lock: finished, or waiting for a person with nothing queued for it. `gone`:
+  // not in memory.
+  std::optional<model::Execution> settled(std::string_view execution_id, bool& gone) const {
+    auto it = live.find(execution_id);
+    gone = it == live.end();
+    if (gone || in_turn) return std::nullopt;
+    const auto& st = it->second->state;
+    const auto s = st.record.status;
+    const bool queued = std::any_of(inbox.begin(), inbox.end(), [&](const QueuedInput& q) {
+      return q.execution_id == execution_id;
+    });
+    if (!queued && (model::is_terminal(s) || s == ExecutionStatus::NeedsAttention ||
+                    (s == ExecutionStatus::Waiting && st.running.empty())))
+      return st.record;
+    return std::nullopt;
+  }
+  // Under the lock: takes the waiters whose condition holds, as calls to make off the lock.
+  void take_ready_waiters(std::vector<std::function<void()>>& calls) {
+    for (auto it = durable_waiters.begin(); it != durable_waiters.end();) {
+      if (!start_durable(it->first)) {
+        ++it;
+        continue;
+      }
+      calls.push_back([f = std::move(it->second)] { f({}); });
+      it = durable_waiters.erase(it);
+    }
+    for (auto it = settle_waiters.begin(); it != settle_waiters.end();) {
+      bool gone = false;
+      auto record = settled(it->first, gone);
+      if (!gone && !record) {
+        ++it;
+        continue;
+      }
+      calls.push_back([f = std::move(it->second), r = std::move(record)] { f(r); });
+      it = settle_waiters.erase(it);
+    }
+  }
+
   // Executions over their runbook's concurrency limit, by runbook, oldest first (memory only).
   std::map<std::string, std::deque<QueuedInput>> queued;
 
@@ -131,8 +186,7 @@ struct Engine::Impl {
       }
     }
   }
-  std::vector<safety::ActionRequest> action_results;  // for the failure-rate trip, after commit
-  std::vector<bool> action_ok;
+  std::vector<safety::ActionResult> action_results;  // for the gate, after the commit
 
   // ---- producers (any thread) ---------------------------------------------------------
   void push(std::string execution_id, Input in) {
@@ -150,10 +204,11 @@ struct Engine::Impl {
   void apply_input(Live& lv, const Input& in, store::Batch& batch, std::vector<Pending>& effects);
   void record_event(Live& lv, std::string type, const Json& data, SystemTime at, store::Batch& batch);
   void perform(const Pending& p, std::vector<QueuedInput>& immediate);
+  void perform_all(const std::vector<Pending>& effects, std::vector<QueuedInput>& immediate);
   void launch_attempt(const std::string& execution_id, const Command& c,
                       std::vector<QueuedInput>& immediate);
-  void check_safety(const std::string& execution_id, const Command& c,
-                    std::vector<QueuedInput>& immediate);
+  std::optional<safety::ActionRequest> safety_request(const std::string& execution_id, const Command& c);
+  void decide_safety(const std::vector<safety::ActionRequest>& asks, std::vector<QueuedInput>& immediate);
   void note_action_result(const Live& lv, const Input& in);
   steps::AttemptRequest attempt_request(const Live& lv, const Command& c, bool with_scope);
   void remove_timer(const std::string& execution_id, const std::string& key);
@@ -220,9 +275,9 @@ void Engine::Impl::note_action_result(const Live& lv, const Input& in) {
   r.runbook_id = st.record.runbook_id;
   r.step_id = step->id;
   r.attempt_key = in.key;
+  r.actor = st.actor;
   r.at = in.at;
-  action_results.push_back(std::move(r));
-  action_ok.push_back(in.outcome.ok);
+  action_results.push_back({std::move(r), in.outcome.ok, in.outcome.error});
 }
 
 // What an executor (or describe()) gets for an attempt. The runbook and its steps are
@@ -245,20 +300,20 @@ steps::AttemptRequest Engine::Impl::attempt_request(const Live& lv, const Comman
   return req;
 }
 
-// Asks the gate about one action attempt and queues its answer as an input. Runs after the
-// turn's commit, without the lock (the gate audits durably, which takes time).
-void Engine::Impl::check_safety(const std::string& execution_id, const Command& c,
-                                std::vector<QueuedInput>& immediate) {
+// What the gate is asked about one action attempt (nullopt: nothing to ask any more). Runs
+// after the turn's commit, without the lock.
+std::optional<safety::ActionRequest> Engine::Impl::safety_request(const std::string& execution_id,
+                                                                  const Command& c) {
   Live* lv = nullptr;
   {
     std::lock_guard g(mu);
     auto it = live.find(execution_id);
-    if (it == live.end() || it->second->state.finished()) return;
+    if (it == live.end() || it->second->state.finished()) return std::nullopt;
     lv = it->second.get();
   }
   const model::RunbookPtr rb = lv->state.runbook;
   const model::Step* step = rb->find(c.step_id);
-  if (step == nullptr) return;
+  if (step == nullptr) return std::nullopt;
   // The scope copies the context and results: only for steps whose target or action read it.
   steps::AttemptRequest req = attempt_request(*lv, c, needs_scope(*step) || step->target.has_value());
   safety::ActionRequest ask;
@@ -287,17 +342,40 @@ void Engine::Impl::check_safety(const std::string& execution_id, const Command& 
     for (const auto& [k, v] : step->target->metadata) t.metadata[k] = render(v);
     ask.target = std::move(t);
   }
-  const safety::Decision d = options.gate->decide(ask);
-  Input in;
-  in.kind = Input::Kind::SafetyDecision;
-  in.at = now_ms();
-  in.key = c.key;
-  in.decision = std::string(safety::to_string(d.verdict));
-  in.reason = d.reason;
-  JsonObject details{{"rule", d.rule}, {"risk", d.risk}};
-  if (ask.target) details["target"] = ask.target->name;
-  in.details = std::move(details);
-  immediate.push_back({execution_id, std::move(in)});
+  return ask;
+}
+
+// Asks the gate about a turn's action attempts at once (it audits them durably in one write,
+// which takes time) and queues each answer as an input.
+void Engine::Impl::decide_safety(const std::vector<safety::ActionRequest>& asks,
+                                 std::vector<QueuedInput>& immediate) {
+  const std::vector<safety::Decision> decisions = options.gate->decide_all(asks);
+  for (std::size_t i = 0; i < asks.size() && i < decisions.size(); ++i) {
+    const safety::ActionRequest& ask = asks[i];
+    const safety::Decision& d = decisions[i];
+    Input in;
+    in.kind = Input::Kind::SafetyDecision;
+    in.at = now_ms();
+    in.key = ask.attempt_key;
+    in.decision = std::string(safety::to_string(d.verdict));
+    in.reason = d.reason;
+    JsonObject details{{"rule", d.rule}, {"risk", d.risk}};
+    if (ask.target) details["target"] = ask.target->name;
+    in.details = std::move(details);
+    immediate.push_back({ask.execution_id, std::move(in)});
+  }
+}
+
+void Engine::Impl::perform_all(const std::vector<Pending>& effects, std::vector<QueuedInput>& immediate) {
+  std::vector<safety::ActionRequest> asks;
+  for (const auto& p : effects) {
+    if (p.command.kind == Command::Kind::CheckSafety && options.gate != nullptr) {
+      if (auto ask = safety_request(p.execution_id, p.command)) asks.push_back(std::move(*ask));
+      continue;
+    }
+    perform(p, immediate);
+  }
+  if (!asks.empty()) decide_safety(asks, immediate);
 }
 
 void Engine::Impl::remove_timer(const std::string& execution_id, const std::string& key) {
@@ -383,7 +461,7 @@ void Engine::Impl::perform(const Pending& p, std::vector<QueuedInput>& immediate
       return;
     case Command::Kind::CheckSafety: {
       if (options.gate != nullptr) {
-        check_safety(p.execution_id, c, immediate);
+        if (auto ask = safety_request(p.execution_id, c)) decide_safety({*ask}, immediate);
         return;
       }
       // Recovered by a process without a gate: it must not decide; the action waits until
@@ -521,23 +599,28 @@ void Engine::Impl::turn(std::unique_lock<std::mutex>& lock) {
   }
   std::vector<QueuedInput> immediate;
   if (options.gate != nullptr) {
-    std::vector<safety::ActionRequest> results;
-    std::vector<bool> oks;
+    std::vector<safety::ActionResult> results;
     {
       std::lock_guard g(mu);
       results.swap(action_results);
-      oks.swap(action_ok);
     }
-    for (std::size_t i = 0; i < results.size(); ++i) options.gate->action_finished(results[i], oks[i]);
+    options.gate->actions_finished(results);
   }
-  for (const auto& p : effects) perform(p, immediate);
+  perform_all(effects, immediate);
   lock.lock();
   for (const auto& id : touched)
     if (auto it = live.find(id); it != live.end()) it->second->durable_seq = it->second->seq;
   in_turn = false;
   for (auto& q : immediate) inbox.push_back(std::move(q));
+  std::vector<std::function<void()>> calls;
+  if (!durable_waiters.empty() || !settle_waiters.empty()) take_ready_waiters(calls);
   trim_finished();
   changed.notify_all();
+  if (!calls.empty()) {
+    lock.unlock();
+    for (auto& call : calls) call();
+    lock.lock();
+  }
 }
 
 bool Engine::Impl::idle_in_simulation(std::unique_lock<std::mutex>& lock) {
@@ -643,6 +726,9 @@ Result<std::string> Engine::start(model::RunbookPtr rb, Json context, StartOptio
   for (const auto& s : options.simulate_failures)
     if (rb->find(s) == nullptr)
       return fail(ErrorCode::InvalidArgument, "--simulate-failure names unknown step '" + s + "'");
+  if (!options.start_step.empty() && rb->find(options.start_step) == nullptr)
+    return fail(ErrorCode::InvalidArgument, "runbook '" + rb->id + "' has no step '" + options.start_step + "'",
+                "start_step");
   const SystemTime now = impl_->now_ms();
   std::string id = options.execution_id.empty() ? new_execution_id(now) : options.execution_id;
   safety::Gate* gate = impl_->options.gate;
@@ -653,6 +739,7 @@ Result<std::string> Engine::start(model::RunbookPtr rb, Json context, StartOptio
   in.dry_run = options.dry_run || (gate != nullptr && gate->forced_dry_run(rb->id));
   in.simulate = std::move(options.simulate_failures);
   in.actor = std::move(options.actor);
+  in.start_step = std::move(options.start_step);
   in.gated = gate != nullptr;
   {
     std::lock_guard g(impl_->mu);
@@ -681,17 +768,40 @@ Result<std::string> Engine::start(model::RunbookPtr rb, Json context, StartOptio
 Result<void> Engine::wait_durable(std::string_view execution_id, Millis timeout) {
   if (impl_->store == nullptr) return {};
   std::unique_lock lock(impl_->mu);
-  const bool durable = impl_->changed.wait_for(lock, timeout, [&] {
-    auto it = impl_->live.find(execution_id);
-    // Trimmed from memory only after its final records were committed.
-    return it == impl_->live.end() || it->second->durable_seq >= 1 || impl_->stopping;
-  });
-  auto it = impl_->live.find(execution_id);
-  if (!durable || (it != impl_->live.end() && it->second->durable_seq < 1))
-    return fail(ErrorCode::Unavailable, "execution " + std::string(execution_id) +
-                                            " is not yet recorded in the store (" +
-                                            impl_->store->describe() + ")");
+  impl_->changed.wait_for(lock, timeout,
+                          [&] { return impl_->start_durable(execution_id) || impl_->stopping; });
+  if (!impl_->start_durable(execution_id)) return not_yet_durable(execution_id, *impl_->store);
   return {};
+}
+
+void Engine::when_durable(std::string_view execution_id, std::function<void(Result<void>)> done) {
+  Result<void> outcome;
+  {
+    std::lock_guard g(impl_->mu);
+    if (!impl_->start_durable(execution_id)) {
+      if (!impl_->stopping) {
+        impl_->durable_waiters.emplace(std::string(execution_id), std::move(done));
+        return;
+      }
+      outcome = not_yet_durable(execution_id, *impl_->store);
+    }
+  }
+  done(std::move(outcome));
+}
+
+void Engine::when_settled(std::string_view execution_id,
+                          std::function<void(std::optional<model::Execution>)> done) {
+  std::optional<model::Execution> record;
+  {
+    std::lock_guard g(impl_->mu);
+    bool gone = false;
+    record = impl_->settled(execution_id, gone);
+    if (!gone && !record && !impl_->stopping) {
+      impl_->settle_waiters.emplace(std::string(execution_id), std::move(done));
+      return;
+    }
+  }
+  done(std::move(record));
 }
 
 std::optional<model::Execution> Engine::get(std::string_view execution_id) const {
@@ -791,16 +901,9 @@ std::optional<model::Execution> Engine::wait(std::string_view execution_id,
   std::unique_lock lock(impl_->mu);
   const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(std::chrono::hours(24 * 365));
   while (true) {
-    auto it = impl_->live.find(execution_id);
-    if (it == impl_->live.end()) return std::nullopt;
-    const auto& st = it->second->state;
-    const auto s = st.record.status;
-    // Settled: finished, or waiting for a person with nothing queued for it.
-    const bool queued = std::any_of(impl_->inbox.begin(), impl_->inbox.end(),
-                                    [&](const QueuedInput& q) { return q.execution_id == execution_id; });
-    if (!queued && !impl_->in_turn && (model::is_terminal(s) || s == ExecutionStatus::NeedsAttention ||
-                    (s == ExecutionStatus::Waiting && st.running.empty())))
-      return st.record;
+    bool gone = false;
+    auto record = impl_->settled(execution_id, gone);
+    if (gone || record) return record;
     if (impl_->changed.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
   }
 }
@@ -833,6 +936,18 @@ void Engine::stop(Millis grace) {
   if (impl_->options.gate != nullptr) impl_->options.gate->set_listener({});
   impl_->pool.stop();
   impl_->changed.notify_all();
+  // Nobody will commit or settle anything any more: answer every non-blocking waiter.
+  std::vector<std::function<void()>> calls;
+  {
+    std::lock_guard g(impl_->mu);
+    impl_->take_ready_waiters(calls);
+    for (auto& [id, f] : impl_->durable_waiters)
+      calls.push_back([f = std::move(f), e = not_yet_durable(id, *impl_->store)] { f(e); });
+    for (auto& [id, f] : impl_->settle_waiters) calls.push_back([f = std::move(f)] { f(std::nullopt); });
+    impl_->durable_waiters.clear();
+    impl_->settle_waiters.clear();
+  }
+  for (auto& call : calls) call();
 }
 
 Result<RecoveryReport> Engine::recover() {
@@ -912,7 +1027,7 @@ Result<RecoveryReport> Engine::recover() {
     if (!batch.empty())
       if (auto r = store->commit(batch); !r) return std::unexpected(r.error());
     std::vector<QueuedInput> immediate;
-    for (const auto& p : effects) impl_->perform(p, immediate);
+    impl_->perform_all(effects, immediate);
     {
       std::lock_guard g(impl_->mu);
       for (auto& q : immediate) impl_->inbox.push_back(std::move(q));

@@ -5,6 +5,7 @@
 // `attempt_started` record is durable before its executor begins (DESIGN.md).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,7 @@ struct StartOptions {
   std::vector<std::string> simulate_failures;   // steps that fail without running
   std::string execution_id;                     // empty: generated
   std::string actor;                            // who started it, for the history
+  std::string start_step;                       // empty: the runbook's start (a retry: the failed step)
 };
 
 struct RecoveryReport {
@@ -77,6 +79,10 @@ class Engine final : public model::RunbookSink {
   // Blocks until the execution's start is committed to the store (at once without a store),
   // so an API can acknowledge only what a crash cannot lose. Unavailable on timeout/shutdown.
   Result<void> wait_durable(std::string_view execution_id, Millis timeout);
+  // The same without blocking: `done` runs once the start is committed (at once when it is
+  // already), or with Unavailable when the engine stops first. It runs on the engine's loop
+  // thread or the caller's, never under the engine's lock; it must be quick (post, not work).
+  void when_durable(std::string_view execution_id, std::function<void(Result<void>)> done);
 
   // A copy of the execution record: in memory, else rebuilt from the store's history.
   [[nodiscard]] std::optional<model::Execution> get(std::string_view execution_id) const;
@@ -93,6 +99,10 @@ class Engine final : public model::RunbookSink {
   // for an approval). nullopt when unknown or at the timeout.
   std::optional<model::Execution> wait(std::string_view execution_id,
                                        std::optional<Millis> timeout = std::nullopt);
+  // wait() without blocking: `done` gets the settled record, or nullopt when the execution
+  // is unknown or the engine stops first. Same threading rules as when_durable.
+  void when_settled(std::string_view execution_id,
+                    std::function<void(std::optional<model::Execution>)> done);
 
   // Rebuilds every unfinished execution in the store from its history and carries on.
   Result<RecoveryReport> recover();

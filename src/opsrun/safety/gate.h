@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "opsrun/common/clock.h"
 #include "opsrun/common/json.h"
@@ -55,6 +56,14 @@ struct ActionRequest {
   SystemTime at;                                // when asked; for action_finished, when it ended
 };
 
+// An action attempt that ended: its final outcome (attempts its retry policy absorbs are not
+// reported). `request.at` is when it ended.
+struct ActionResult {
+  ActionRequest request;
+  bool ok = false;
+  std::string error;                            // why it failed; redacted before it is kept
+};
+
 struct Decision {
   Verdict verdict = Verdict::Allow;
   std::string reason;
@@ -73,9 +82,12 @@ class Gate {
   virtual ~Gate() = default;
   // Decides, and audits the decision durably before returning (a decision that cannot be
   // audited is a denial). Called on the engine's loop thread: no slow work here.
-  virtual Decision decide(const ActionRequest& request) = 0;
-  // An action attempt ended (feeds the failure-rate trip). Not called for dry runs.
-  virtual void action_finished(const ActionRequest& request, bool ok) = 0;
+  // decide_all: one turn's requests at once, in order, audited in one durable write.
+  virtual std::vector<Decision> decide_all(const std::vector<ActionRequest>& requests) = 0;
+  Decision decide(const ActionRequest& request) { return decide_all({request}).front(); }
+  // Action attempts ended (one turn's worth): audited as `action` records, which
+  // `opsrun actions failed` lists, and failures feed the failure-rate trip. Not for dry runs.
+  virtual void actions_finished(const std::vector<ActionResult>& results) = 0;
   // Runbooks whose executions always run as dry runs.
   [[nodiscard]] virtual bool forced_dry_run(std::string_view runbook_id) const = 0;
   // The concurrency limit for a new execution, given how many of its runbook are active.

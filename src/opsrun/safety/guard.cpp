@@ -188,13 +188,16 @@ struct Guard::Impl {
     return std::nullopt;
   }
 
-  Decision evaluate(const ActionRequest& req) {
+  // The failure-rate trip: counts a failed action and engages the stop at the threshold.
+  void count_failure(const ActionResult& result, Guard& guard);
+
+  // `st`: the emergency stop, read once for a batch of requests.
+  Decision evaluate(const ActionRequest& req, const Result<StopState>& st) {
     const SystemTime now = req.at;
     const Risk risk = detail::evaluate_risk(policy.risk, req.risk, req.target);
     Decision d;
     d.risk = std::string(to_string(risk));
     if (!req.dry_run) {
-      auto st = stop.state();
       if (!st) {
         d.verdict = Verdict::Hold;
         d.rule = "emergency_stop";
@@ -259,32 +262,51 @@ Guard::~Guard() {
   if (impl_->notifier.joinable()) impl_->notifier.join();
 }
 
-Decision Guard::decide(const ActionRequest& req) {
-  Decision d = impl_->evaluate(req);
-  d.reason = log::redact(d.reason);
-  if (impl_->recorder != nullptr) {
-    audit::AuditEntry e;
-    e.actor = req.actor.empty() ? "system" : req.actor;
-    e.kind = "safety_decision";
-    e.execution_id = req.execution_id;
-    e.step_id = req.step_id;
-    e.target = req.target ? log::redact(req.target->name) : std::string();
-    e.action = log::redact(req.action);
-    // The contract's decisions are allow | deny | needs_approval: a hold or an abort by
-    // the emergency stop is a denial for now; details say which.
-    e.decision = d.verdict == Verdict::Allow ? "allow" : d.verdict == Verdict::NeedsApproval ? "needs_approval" : "deny";
-    e.reason = d.reason;
-    e.outcome = d.verdict == Verdict::Allow ? "" : "pending";
-    e.dry_run = req.dry_run;
-    e.details = JsonObject{{"verdict", to_string(d.verdict)}, {"rule", d.rule}, {"risk", d.risk},
-                           {"attempt", req.attempt_key}, {"runbook", req.runbook_id}};
-    if (auto r = impl_->recorder->record(e); !r && (d.verdict == Verdict::Allow || d.verdict == Verdict::NeedsApproval)) {
-      d.verdict = Verdict::Deny;
-      d.rule = "audit";
-      d.reason = "the decision could not be audited, so the action does not run: " + r.error().describe();
-    }
+std::vector<Decision> Guard::decide_all(const std::vector<ActionRequest>& requests) {
+  std::vector<Decision> out;
+  out.reserve(requests.size());
+  const auto stop_state = impl_->stop.state();
+  for (const auto& req : requests) {
+    Decision d = impl_->evaluate(req, stop_state);
+    d.reason = log::redact(d.reason);
+    out.push_back(std::move(d));
   }
-  if (d.verdict == Verdict::Deny || d.verdict == Verdict::NeedsApproval) {
+  if (impl_->recorder != nullptr && !requests.empty()) {
+    std::vector<audit::AuditEntry> entries;
+    entries.reserve(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const ActionRequest& req = requests[i];
+      const Decision& d = out[i];
+      audit::AuditEntry e;
+      e.actor = req.actor.empty() ? "system" : req.actor;
+      e.kind = "safety_decision";
+      e.execution_id = req.execution_id;
+      e.step_id = req.step_id;
+      e.target = req.target ? log::redact(req.target->name) : std::string();
+      e.action = log::redact(req.action);
+      // The contract's decisions are allow | deny | needs_approval: a hold or an abort by
+      // the emergency stop is a denial for now; details say which.
+      e.decision = d.verdict == Verdict::Allow ? "allow" : d.verdict == Verdict::NeedsApproval ? "needs_approval" : "deny";
+      e.reason = d.reason;
+      e.outcome = d.verdict == Verdict::Allow ? "" : "pending";
+      e.dry_run = req.dry_run;
+      e.details = JsonObject{{"verdict", to_string(d.verdict)}, {"rule", d.rule}, {"risk", d.risk},
+                             {"attempt", req.attempt_key}, {"runbook", req.runbook_id}};
+      entries.push_back(std::move(e));
+    }
+    // One write for the batch, all or nothing: a decision that cannot be audited is a denial.
+    if (auto r = impl_->recorder->record_all(entries); !r)
+      for (Decision& d : out)
+        if (d.verdict == Verdict::Allow || d.verdict == Verdict::NeedsApproval) {
+          d.verdict = Verdict::Deny;
+          d.rule = "audit";
+          d.reason = "the decision could not be audited, so the action does not run: " + r.error().describe();
+        }
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const ActionRequest& req = requests[i];
+    const Decision& d = out[i];
+    if (d.verdict != Verdict::Deny && d.verdict != Verdict::NeedsApproval) continue;
     notify::Notification n;
     n.execution_id = req.execution_id;
     n.runbook_id = req.runbook_id;
@@ -295,27 +317,56 @@ Decision Guard::decide(const ActionRequest& req) {
     n.details = JsonObject{{"rule", d.rule}, {"risk", d.risk}, {"verdict", to_string(d.verdict)}};
     impl_->enqueue(n);
   }
-  return d;
+  return out;
 }
 
-void Guard::action_finished(const ActionRequest& req, bool ok) {
-  const auto& trip = impl_->policy.failure_trip;
-  if (ok || !trip.enabled || req.dry_run) return;
+void Guard::actions_finished(const std::vector<ActionResult>& results) {
+  if (results.empty()) return;
+  if (impl_->recorder != nullptr) {
+    std::vector<audit::AuditEntry> entries;
+    entries.reserve(results.size());
+    for (const auto& r : results) {
+      audit::AuditEntry e;
+      e.actor = r.request.actor.empty() ? "system" : r.request.actor;
+      e.kind = "action";
+      e.execution_id = r.request.execution_id;
+      e.step_id = r.request.step_id;
+      e.target = r.request.target ? r.request.target->name : std::string();
+      e.outcome = r.ok ? "succeeded" : "failed";
+      e.dry_run = r.request.dry_run;
+      JsonObject details{{"attempt", r.request.attempt_key}, {"runbook", r.request.runbook_id}};
+      if (!r.ok) details["error"] = r.error;
+      e.details = std::move(details);
+      entries.push_back(std::move(e));
+    }
+    // After the fact: the outcome is already in the execution's history, so a failure to
+    // audit it is logged, not turned into anything else.
+    if (auto a = impl_->recorder->record_all(entries); !a)
+      log::error("action outcomes could not be audited", {{"count", std::to_string(entries.size())},
+                                                          {"error", a.error().describe()}});
+  }
+  for (const auto& r : results) impl_->count_failure(r, *this);
+}
+
+void Guard::Impl::count_failure(const ActionResult& result, Guard& guard) {
+  const ActionRequest& req = result.request;
+  const auto& trip = policy.failure_trip;
+  if (result.ok || !trip.enabled || req.dry_run) return;
   // The attempt's own time, not the clock's: the count does not depend on when we hear of it.
   const SystemTime now = req.at;
   {
-    std::lock_guard g(impl_->mu);
-    auto& f = impl_->failures;
+    std::lock_guard g(mu);
+    auto& f = failures;
     f.push_back(now);
     while (!f.empty() && f.front() <= now - trip.window) f.pop_front();
     if (static_cast<int>(f.size()) < trip.failures) return;
     f.clear();
   }
-  auto st = impl_->stop.state();
+  auto st = stop.state();
   if (st && st->on) return;
   const std::string reason = "failure-rate trip: " + std::to_string(trip.failures) + " failed actions within " +
                              format_duration(trip.window) + " (last: " + req.step_id + " of " + req.execution_id + ")";
-  if (auto r = engage_stop(reason, false, "system:failure-trip"); !r)
+  if (auto r = guard.engage_stop(reason, false, "system:failure-trip"); !r)
     log::error("the failure-rate trip could not engage the emergency stop", {{"error", r.error().describe()}});
 }
 

@@ -5,7 +5,7 @@
 // the Recorder before answering, counts failed actions for the failure-rate trip, and sends
 // safety notifications by severity on its own thread (never on the engine's loop thread).
 //
-// Threading: decide()/action_finished() come from the engine's loop thread; engage/resume/
+// Threading: decide_all()/actions_finished() come from the engine's loop thread; engage/resume/
 // status from API threads; everything shared is under one mutex.
 #pragma once
 
@@ -36,8 +36,9 @@ class Guard final : public Gate {
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
 
-  Decision decide(const ActionRequest& request) override;
-  void action_finished(const ActionRequest& request, bool ok) override;
+  std::vector<Decision> decide_all(const std::vector<ActionRequest>& requests) override;
+  using Gate::decide;
+  void actions_finished(const std::vector<ActionResult>& results) override;
   [[nodiscard]] bool forced_dry_run(std::string_view runbook_id) const override;
   [[nodiscard]] Admission admit(std::string_view runbook_id, int active) const override;
   void set_listener(std::function<void()> on_change) override;

@@ -13,20 +13,8 @@ namespace {
 
 using model::ExecutionStatus;
 
-Response from_error(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::NotFound: return Response::error(404, "not_found", e.describe());
-    case ErrorCode::InvalidArgument: return Response::error(400, "invalid_argument", e.describe());
-    case ErrorCode::Conflict:
-    case ErrorCode::AlreadyExists: return Response::error(409, "conflict", e.describe());
-    case ErrorCode::Unavailable: return Response::error(503, "unavailable", e.describe());
-    default: return Response::error(500, "internal", e.describe());
-  }
-}
-
-std::string actor_of(const Request& r) {
-  return r.principal ? "token:" + r.principal->name : "anonymous";
-}
+Response from_error(const Error& e) { return Response::from_error(e); }
+std::string actor_of(const Request& r) { return r.actor(); }
 
 Json summary_of(const model::Execution& e) {
   return JsonObject{{"executionId", e.execution_id}, {"status", model::to_string(e.status)},
@@ -76,19 +64,39 @@ struct Api {
     options.dry_run = dry_run;
     auto started = engine.start(std::string(id->as_string()), std::move(context), options);
     if (!started) return from_error(started.error());
-    // Acknowledge only a start that a crash cannot lose (DESIGN.md durability rule).
-    if (auto durable = engine.wait_durable(*started, Millis(30'000)); !durable) return from_error(durable.error());
-    if (!async) {
-      // Synchronous calls wait for the end (or for a person); keep them for short runbooks.
-      auto e = engine.wait(*started, Millis(300'000));
-      if (!e) return Response::error(504, "timeout", "the execution did not settle within 300s; poll it instead");
-      return Response::json(200, model::execution_to_json(*e));
-    }
-    auto e = engine.get(*started);
+    // Acknowledge only a start that a crash cannot lose (DESIGN.md durability rule), and wait
+    // for it, and for the end of a synchronous call, without holding an io thread.
+    const std::string execution_id = *started;
+    const std::string runbook_id(id->as_string());
+    const Millis limit = async ? Millis(30'000) : Millis(300'000);
+    auto later = std::make_shared<Deferred>(std::chrono::steady_clock::now() + limit, [async] {
+      return async ? Response::error(503, "unavailable", "the start was not recorded in the store within 30s")
+                   : Response::error(504, "timeout", "the execution did not settle within 300s; poll it instead");
+    });
+    engine.when_durable(execution_id, [this, later, execution_id, runbook_id, async](Result<void> durable) {
+      if (!durable) {
+        later->resume([e = durable.error()] { return from_error(e); });
+      } else if (async) {
+        later->resume([this, execution_id, runbook_id] { return accepted(execution_id, runbook_id); });
+      } else {
+        // Synchronous calls wait for the end (or for a person); keep them for short runbooks.
+        engine.when_settled(execution_id, [later](std::optional<model::Execution> e) {
+          later->resume([e = std::move(e)] {
+            if (!e) return Response::error(503, "unavailable", "the server stopped before the execution settled; poll it");
+            return Response::json(200, model::execution_to_json(*e));
+          });
+        });
+      }
+    });
+    return Response::deferred(later);
+  }
+
+  Response accepted(const std::string& execution_id, const std::string& runbook_id) {
+    auto e = engine.get(execution_id);
     JsonObject out;
-    out["executionId"] = *started;
+    out["executionId"] = execution_id;
     out["status"] = e ? std::string(model::to_string(e->status)) : "pending";
-    out["runbookId"] = id->as_string();
+    out["runbookId"] = runbook_id;
     out["startTime"] = e ? format_time(e->start_time) : format_time(std::chrono::system_clock::now());
     out["message"] = "Runbook execution started";
     return Response::json(202, out);

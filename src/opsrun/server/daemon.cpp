@@ -8,16 +8,18 @@
 #include <sstream>
 #include <thread>
 
+#include "opsrun/azure/run.h"
 #include "opsrun/common/clock.h"
 #include "opsrun/common/log.h"
 #include "opsrun/config/config.h"
 #include "opsrun/engine/engine.h"
-#include "opsrun/azure/run.h"
+#include "opsrun/engine/execution_log.h"
 #include "opsrun/metrics/registry.h"
 #include "opsrun/model/runbook_yaml.h"
 #include "opsrun/notify/channel.h"
 #include "opsrun/scheduler/schedule_runner.h"
 #include "opsrun/safety/guard.h"
+#include "opsrun/server/action_routes.h"
 #include "opsrun/server/audit_routes.h"
 #include "opsrun/audit/chained_log.h"
 #include "opsrun/server/api_routes.h"
@@ -35,7 +37,6 @@ std::string_view embedded_openapi();  // generated from docs/openapi.yaml
 
 namespace {
 
-// Loads every *.yaml / *.yml of the directories; an invalid file is reported and skipped.
 // A notify step naming a channel that is not configured fails each time it runs: say so at
 // start-up, once per step and channel.
 void warn_unknown_channels(const engine::Engine& engine, const notify::ChannelRegistry& channels) {
@@ -48,6 +49,7 @@ void warn_unknown_channels(const engine::Engine& engine, const notify::ChannelRe
                       {{"runbook", rb->id}, {"step", step.id}, {"channel", name}});
 }
 
+// Loads every *.yaml / *.yml of the directories; an invalid file is reported and skipped.
 int load_runbooks(engine::Engine& engine, const std::vector<std::string>& dirs) {
   int loaded = 0;
   for (const auto& dir : dirs) {
@@ -168,6 +170,7 @@ int run_daemon(const DaemonFlags& flags) {
   engine::EngineOptions engine_options;
   engine_options.gate = guard.get();
   auto engine = engine::Engine::create(clock, runner, store->get(), engine_options);
+  engine::log_execution_events(engine->bus());
   const int loaded = load_runbooks(*engine, dirs);
   warn_unknown_channels(*engine, channels);
   auto recovered = engine->recover();
@@ -199,6 +202,7 @@ int run_daemon(const DaemonFlags& flags) {
   Router router;
   add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()), guard.get());
   add_audit_routes(router, **store, clock);
+  add_action_routes(router, *engine, **store, &audit_log, clock);
   ServerOptions options = server_options_from_config(cfg);
   store::Store* s = store->get();
   options.ready_check = [s] {
@@ -215,13 +219,6 @@ int run_daemon(const DaemonFlags& flags) {
     std::fprintf(stderr, "serve: %s\n", http.error().describe().c_str());
     return 1;
   }
-  std::printf("opsrun serving on http://%s:%u (store %s, %d runbooks, %d executions resumed)\n",
-              options.host.c_str(), static_cast<unsigned>((*http)->port()), (*store)->describe().c_str(),
-              loaded, recovered->resumed);
-  std::fflush(stdout);
-  log::info("serving", {{"listen", options.host + ":" + std::to_string((*http)->port())},
-                        {"store", (*store)->describe()}});
-
   // The opt-in Azure Scheduled Events watcher (docs/azure-events.md).
   std::unique_ptr<azure::WatcherHost> azure_watcher;
   std::thread azure_thread;
@@ -236,6 +233,13 @@ int run_daemon(const DaemonFlags& flags) {
     azure_watcher = std::move(*host);
     azure_thread = std::thread([&azure_watcher, interval] { azure_watcher->watcher->run(Millis(interval * 1000LL)); });
   }
+
+  std::printf("opsrun serving on http://%s:%u (store %s, %d runbooks, %d executions resumed)\n",
+              options.host.c_str(), static_cast<unsigned>((*http)->port()), (*store)->describe().c_str(),
+              loaded, recovered->resumed);
+  std::fflush(stdout);
+  log::info("serving", {{"listen", options.host + ":" + std::to_string((*http)->port())},
+                        {"store", (*store)->describe()}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -106,6 +106,31 @@ void SseStream::notify() {
   if (f) f();
 }
 
+void Deferred::resume(std::function<Response()> make) {
+  // The notify runs under the lock, so once set_notify(nullptr) returns (the connection is
+  // gone) no resuming thread still touches the connection's executor.
+  std::lock_guard lock(mu_);
+  if (resumed_) return;
+  resumed_ = true;
+  make_ = std::move(make);
+  if (notify_) notify_();
+}
+
+std::function<Response()> Deferred::take() {
+  std::lock_guard lock(mu_);
+  return std::exchange(make_, nullptr);
+}
+
+void Deferred::set_notify(std::function<void()> f) {
+  std::lock_guard lock(mu_);
+  notify_ = std::move(f);
+}
+
+Response Deferred::timeout_response() const {
+  if (on_timeout_) return on_timeout_();
+  return Response::error(504, "timeout", "the request did not complete in time");
+}
+
 Response Response::json(int status, const Json& value) {
   Response r;
   r.status = status;
@@ -132,6 +157,25 @@ Response Response::sse(std::shared_ptr<SseStream> stream) {
   Response r;
   r.content_type = "text/event-stream";
   r.stream = std::move(stream);
+  return r;
+}
+
+Response Response::from_error(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::NotFound: return error(404, "not_found", e.describe());
+    case ErrorCode::InvalidArgument: return error(400, "invalid_argument", e.describe());
+    case ErrorCode::Conflict:
+    case ErrorCode::AlreadyExists: return error(409, "conflict", e.describe());
+    case ErrorCode::Unavailable: return error(503, "unavailable", e.describe());
+    default: return error(500, "internal", e.describe());
+  }
+}
+
+std::string Request::actor() const { return principal ? "token:" + principal->name : "anonymous"; }
+
+Response Response::deferred(std::shared_ptr<Deferred> later) {
+  Response r;
+  r.later = std::move(later);
   return r;
 }
 

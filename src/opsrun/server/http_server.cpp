@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <thread>
@@ -129,6 +130,20 @@ void HttpServer::Impl::add_builtin_routes() {
   }
 }
 
+namespace {
+
+// A handler (or a deferred continuation) that throws answers 500 instead of ending the server.
+Response guarded(const std::string& route, const std::function<Response()>& handler) {
+  try {
+    return handler();
+  } catch (const std::exception& e) {
+    log::error("handler failed", {{"route", route}, {"error", e.what()}});
+    return Response::error(500, "internal", "the handler failed; see the server log");
+  }
+}
+
+}  // namespace
+
 Response HttpServer::Impl::dispatch(Request& req) {
   auto target = parse_target(req.target);
   if (!target) {
@@ -161,12 +176,7 @@ Response HttpServer::Impl::dispatch(Request& req) {
     }
     req.principal = *p;
   }
-  try {
-    return m.route->handler(req);
-  } catch (const std::exception& e) {
-    log::error("handler failed", {{"route", req.route}, {"error", e.what()}});
-    return Response::error(500, "internal", "the handler failed; see the server log");
-  }
+  return guarded(req.route, [&] { return m.route->handler(req); });
 }
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
@@ -266,6 +276,26 @@ asio::awaitable<void> HttpServer::Impl::serve(Stream& stream) {
       req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     req.body = std::move(msg.body());
     Response res = dispatch(req);
+    if (res.later) {
+      // Wait without holding the io thread; the resuming thread wakes us through the strand,
+      // so a wake-up cannot slip in between take() and the wait.
+      auto later = res.later;
+      auto timer = std::make_shared<asio::steady_timer>(stream.get_executor());
+      auto ex = stream.get_executor();
+      later->set_notify([timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); });
+      // Also when the server drops this coroutine mid-wait: no later resume may post here.
+      struct Unhook {
+        Deferred& d;
+        ~Unhook() { d.set_notify(nullptr); }
+      } unhook{*later};
+      lowest.expires_never();
+      std::function<Response()> make;
+      while (!(make = later->take()) && Clock::now() < later->deadline()) {
+        timer->expires_at(std::min(later->deadline(), Clock::now() + std::chrono::seconds(1)));
+        co_await timer->async_wait(kTuple);
+      }
+      res = make ? guarded(req.route, make) : later->timeout_response();
+    }
     const bool keep = msg.keep_alive() && !stopping.load() && !res.stream;
     requests->with({req.method, req.route, std::to_string(res.status)}).inc();
 

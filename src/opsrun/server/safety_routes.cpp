@@ -6,7 +6,7 @@ namespace opsrun::server {
 
 namespace {
 
-std::string actor_of(const Request& r) { return r.principal ? "token:" + r.principal->name : "anonymous"; }
+std::string actor_of(const Request& r) { return r.actor(); }
 
 Response stop_answer(const Result<safety::StopState>& s) {
   if (s) return Response::json(200, safety::stop_to_json(*s));
