@@ -223,3 +223,39 @@ TEST_F(AzureWatcherTest, ServiceNowThrottlingIsRetriedThenRecorded) {
 
 }  // namespace
 }  // namespace opsrun::testing
+
+namespace opsrun::testing {
+namespace {
+
+TEST_F(AzureWatcherTest, StopDuringADrainReturnsPromptlyWithoutAck) {
+  ServiceProcess stubborn(/*ignore_sigterm=*/true);
+  write_pids({stubborn.pid()});
+  options.drain_context.as_object()["stop_grace_seconds"] = 30;
+  imds.set_events(JsonArray{ImdsFake::event("E-STOP", "Reboot", {"vm-test-0"}, rfc1123_in(Millis(15 * 60'000)))});
+  start();
+  std::thread loop([this] { watcher->run(Millis(1000)); });
+  for (int i = 0; i < 100 && count_lines("=== Step 1") == 0; ++i) std::this_thread::sleep_for(Millis(20));
+  std::this_thread::sleep_for(Millis(300));  // the stop hook is now waiting out its grace
+  const auto t0 = std::chrono::steady_clock::now();
+  watcher->stop();
+  loop.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_TRUE(imds.acknowledged().empty());
+  EXPECT_TRUE(incidents().empty());
+  EXPECT_EQ(count_lines("Stopping while E-STOP drains"), 1) << output();
+}
+
+TEST_F(AzureWatcherTest, StopAbortsASlowFirstImdsCall) {
+  imds.hang(Millis(2500));  // within the fixture's 3 s first-call timeout
+  start();
+  std::thread loop([this] { watcher->run(Millis(1000)); });
+  std::this_thread::sleep_for(Millis(200));
+  const auto t0 = std::chrono::steady_clock::now();
+  watcher->stop();
+  loop.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+  imds.hang(Millis(0));
+}
+
+}  // namespace
+}  // namespace opsrun::testing

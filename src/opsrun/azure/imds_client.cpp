@@ -25,8 +25,14 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
   return len;
 }
 
+int progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* stopping = static_cast<const std::function<bool()>*>(user);
+  return *stopping && (*stopping)() ? 1 : 0;  // non-zero aborts the transfer
+}
+
 // One request: Metadata: true, no proxy whatever the environment says, explicit timeouts.
-Result<Reply> request(const std::string& url, const std::string* post_body, Millis timeout, Millis connect) {
+Result<Reply> request(const std::string& url, const std::string* post_body, Millis timeout, Millis connect,
+                      const std::function<bool()>& stopping) {
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return fail(ErrorCode::Internal, "IMDS: curl_easy_init failed");
   curl_slist* headers = curl_slist_append(nullptr, "Metadata: true");
@@ -46,10 +52,14 @@ Result<Reply> request(const std::string& url, const std::string* post_body, Mill
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post_body->c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(post_body->size()));
   }
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &stopping);
   const CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return fail(ErrorCode::Cancelled, "IMDS request aborted: stopping");
   if (rc != CURLE_OK) return fail(ErrorCode::Unavailable, std::string("IMDS unreachable: ") + curl_easy_strerror(rc));
   return reply;
 }
@@ -68,7 +78,7 @@ ImdsClient::ImdsClient(ImdsOptions options) : options_(std::move(options)) {
 
 Result<EventsDocument> ImdsClient::scheduled_events() {
   const Millis timeout = first_call_done_ ? options_.timeout : options_.first_call_timeout;
-  auto r = request(options_.base_url + kEventsPath, nullptr, timeout, options_.connect_timeout);
+  auto r = request(options_.base_url + kEventsPath, nullptr, timeout, options_.connect_timeout, stopping_);
   if (!r) return std::unexpected(r.error());
   first_call_done_ = true;
   if (r->status != 200) return std::unexpected(http_error("IMDS scheduled events", *r));
@@ -79,14 +89,14 @@ Result<void> ImdsClient::acknowledge(const std::vector<std::string>& event_ids) 
   JsonArray starts;
   for (const auto& id : event_ids) starts.push_back(JsonObject{{"EventId", id}});
   const std::string body = to_json_text(JsonObject{{"StartRequests", std::move(starts)}});
-  auto r = request(options_.base_url + kEventsPath, &body, options_.timeout, options_.connect_timeout);
+  auto r = request(options_.base_url + kEventsPath, &body, options_.timeout, options_.connect_timeout, stopping_);
   if (!r) return std::unexpected(r.error());
   if (r->status != 200) return std::unexpected(http_error("IMDS acknowledgement", *r));
   return {};
 }
 
 Result<std::string> ImdsClient::vm_name() {
-  auto r = request(options_.base_url + kNamePath, nullptr, options_.timeout, options_.connect_timeout);
+  auto r = request(options_.base_url + kNamePath, nullptr, options_.timeout, options_.connect_timeout, stopping_);
   if (!r) return std::unexpected(r.error());
   if (r->status != 200) return std::unexpected(http_error("IMDS instance name", *r));
   std::string name = r->body;

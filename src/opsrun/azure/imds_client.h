@@ -5,6 +5,7 @@
 // service), later ones get a short timeout.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,13 @@ class ImdsClient {
   [[nodiscard]] Result<std::string> vm_name();
 
   [[nodiscard]] const ImdsOptions& options() const { return options_; }
+  // A request in flight is aborted (Cancelled) once `stopping` returns true (the watcher's
+  // stop: the first call may otherwise hold a shutdown for 2 minutes).
+  void abort_when(std::function<bool()> stopping) { stopping_ = std::move(stopping); }
 
  private:
   ImdsOptions options_;
+  std::function<bool()> stopping_;
   bool first_call_done_ = false;
 };
 

@@ -83,8 +83,9 @@ Started start_drain(WatcherParts& parts, const WatcherOptions& o, const std::str
   return s;
 }
 
-void finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out) {
-  if (s.id.empty()) return;
+// False when stopped before the drain settled.
+bool finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out, const std::function<bool()>& stopping) {
+  if (s.id.empty()) return true;
   // The runbook timeout ends the execution at the deadline; the extra second covers the
   // engine's own bookkeeping. An execution waiting for a person (a policy asking approval)
   // gets until the deadline too. Past it, cancel.
@@ -92,8 +93,13 @@ void finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out) {
   std::optional<model::Execution> done;
   for (;;) {
     const auto left = duration_cast<Millis>(deadline - parts.clock.now());
-    done = parts.engine.wait(s.id, std::max(left, Millis(1)));
+    done = parts.engine.wait(s.id, std::clamp(left, Millis(1), Millis(250)));
     if ((done && model::is_terminal(done->status)) || parts.clock.now() >= deadline) break;
+    if (stopping && stopping()) {
+      out.failure = "stopped while draining";
+      return false;
+    }
+    if (!done) continue;  // still running: wait again
     std::mutex mu;
     std::condition_variable cv;
     std::unique_lock lock(mu);
@@ -107,7 +113,7 @@ void finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out) {
   out.seconds = seconds_between(s.at, parts.clock.now());
   if (!done) {
     out.failure = "drain did not finish before its deadline (" + format_duration(s.budget) + ")";
-    return;
+    return true;
   }
   for (const auto& h : done->history) {
     std::string line = h.step_id + ": " + std::string(model::to_string(h.status));
@@ -120,15 +126,22 @@ void finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out) {
     out.failure = "execution " + std::string(model::to_string(done->status));
     if (!done->errors.empty()) out.failure += ": " + done->errors.back().step + ": " + done->errors.back().error;
   }
+  return true;
 }
 
-void step1_drain(WatcherParts& parts, const WatcherOptions& o, const std::string& vm_name, BatchReport& r) {
+void step1_drain(WatcherParts& parts, const WatcherOptions& o, const std::string& vm_name, BatchReport& r,
+                 const std::function<bool()>& stopping) {
   parts.print("=== Step 1: Executing Drain Hooks ===");
   std::vector<Started> started;
   for (auto& d : r.drains) started.push_back(start_drain(parts, o, vm_name, d));  // all at once
   for (std::size_t i = 0; i < r.drains.size(); ++i) {
     auto& d = r.drains[i];
-    finish_drain(parts, started[i], d);
+    if (!finish_drain(parts, started[i], d, stopping)) {
+      parts.print("  Stopping while " + d.event.id + " drains: no acknowledgement, no record");
+      r.interrupted = true;
+      r.drain_success = false;
+      return;
+    }
     parts.print("  " + std::string(o.dry_run ? "[DRY RUN] plan for " : "Executing ") + d.event.id + " (" +
                 std::string(to_string(d.event.type)) + "): runbook " + d.runbook_id +
                 (d.execution_id.empty() ? "" : ", execution " + d.execution_id));
@@ -253,10 +266,11 @@ Json incident_fields(const BatchReport& r, const IncidentFields& incident, const
 }
 
 BatchReport process_batch(WatcherParts& parts, const WatcherOptions& options, const std::string& vm_name,
-                          const std::vector<ScheduledEvent>& events) {
+                          const std::vector<ScheduledEvent>& events, const std::function<bool()>& stopping) {
   BatchReport r;
   for (const auto& e : events) r.drains.push_back(DrainOutcome{.event = e});
-  step1_drain(parts, options, vm_name, r);
+  step1_drain(parts, options, vm_name, r, stopping);
+  if (r.interrupted) return r;
   step2_acknowledge(parts, options, r);
   step3_servicenow(parts, options, vm_name, r);
   summary(parts, options, r);

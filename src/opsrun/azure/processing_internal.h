@@ -1,6 +1,7 @@
 // Processing one batch of new Scheduled events (watcher.cpp's Step 1/2/3). Internal.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,11 +29,14 @@ struct BatchReport {
   std::string ack_note;              // why skipped / why failed
   bool incident_success = false;
   std::string incident_note;         // number and link, or the error, or why none
+  bool interrupted = false;          // stopped while draining
 };
 
-// Runs the whole batch; prints the report through parts.print.
+// Runs the whole batch; prints the report through parts.print. When `stopping` turns true
+// while a drain runs, the batch ends at once without acknowledging (the drain execution is
+// left to the engine's shutdown and recovery).
 BatchReport process_batch(WatcherParts& parts, const WatcherOptions& options, const std::string& vm_name,
-                          const std::vector<ScheduledEvent>& events);
+                          const std::vector<ScheduledEvent>& events, const std::function<bool()>& stopping);
 
 // The incident the seed files (exactly the fields; empty ones dropped).
 Json incident_fields(const BatchReport& report, const IncidentFields& incident, const std::string& vm_name);

@@ -27,6 +27,12 @@ struct Watcher::Impl {
     if (!parts.print) parts.print = [](const std::string& line) { log::info(line); };
     vm_name = options.vm_name;
     vm_name_known = !vm_name.empty();
+    parts.imds.abort_when([this] { return is_stopping(); });
+  }
+
+  bool is_stopping() {
+    std::lock_guard lock(mu);
+    return stopping;
   }
 
   void resolve_vm_name() {
@@ -73,7 +79,7 @@ struct Watcher::Impl {
 Watcher::Watcher(WatcherParts parts, WatcherOptions options)
     : impl_(std::make_unique<Impl>(std::move(parts), std::move(options))) {}
 
-Watcher::~Watcher() = default;
+Watcher::~Watcher() { impl_->parts.imds.abort_when({}); }
 
 Result<Decision> Watcher::poll_once() {
   auto& m = *impl_;
@@ -108,7 +114,9 @@ Result<Decision> Watcher::poll_once() {
                   (e.not_before ? format_rfc1123(*e.not_before) : std::string("-")) +
                   (e.description.empty() ? "" : ", " + e.description));
   }
-  const auto report = detail::process_batch(m.parts, m.options, m.vm_name, decision->to_drain);
+  const auto report = detail::process_batch(m.parts, m.options, m.vm_name, decision->to_drain,
+                                            [&m] { return m.is_stopping(); });
+  if (report.interrupted) return decision;  // claimed: recovery carries the drain on
   if (auto r = m.store_outcomes(report); !r) return std::unexpected(r.error());
   return decision;
 }
