@@ -24,22 +24,32 @@ TEST(AzureEventsCli, OnceEndToEndAndOnceAgainAfterARestart) {
   TempDir dir;
   ImdsFake imds;
   ServiceNowFake servicenow;
-  const auto nb = azure::format_rfc1123(std::chrono::system_clock::now() + std::chrono::minutes(15));
+  const auto nb =
+      azure::format_rfc1123(std::chrono::system_clock::now() + std::chrono::minutes(15));
   imds.set_events(JsonArray{ImdsFake::event("B2C3-CLI", "Reboot", {"vm-test-0"}, nb)});
-  const auto config = write(dir, "config.json", to_json_text(JsonObject{
-      {"automation", JsonObject{{"dry_run", false}, {"runbook_dir", kSource + "/runbooks"},
-                                {"drain", JsonObject{{"state_dir", dir.file("state")}}}}},
-      {"servicenow", JsonObject{{"instance_url", servicenow.url()}, {"username", "automation-user"},
-                                {"password", "sn-pass-0001"}, {"auth_type", "basic"},
-                                {"assignment_group", "Infrastructure Team"}, {"caller_id", "automation.user"},
-                                {"vm_identifier", "cli-vm"}}}}));
-  const std::vector<std::string> args = {"azure-events", "--config", config, "--once", "--imds-url", imds.url(),
-                                         "--data-dir", dir.file("data")};
+  const auto config =
+      write(dir, "config.json",
+            to_json_text(JsonObject{
+                {"automation", JsonObject{{"dry_run", false},
+                                          {"runbook_dir", kSource + "/runbooks"},
+                                          {"drain", JsonObject{{"state_dir", dir.file("state")}}}}},
+                {"servicenow", JsonObject{{"instance_url", servicenow.url()},
+                                          {"username", "automation-user"},
+                                          {"password", "sn-pass-0001"},
+                                          {"auth_type", "basic"},
+                                          {"assignment_group", "Infrastructure Team"},
+                                          {"caller_id", "automation.user"},
+                                          {"vm_identifier", "cli-vm"}}}}));
+  const std::vector<std::string> args = {"azure-events", "--config",      config,
+                                         "--once",       "--imds-url",    imds.url(),
+                                         "--data-dir",   dir.file("data")};
   auto r = run_opsrun(args);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  for (const char* s : {"VM name from IMDS: vm-test-0", "=== Step 1: Executing Drain Hooks ===",
-                        "runbook azure-drain-reboot", "save-state: success", "Successfully acknowledged all 1 event(s)",
-                        "ServiceNow automation record created successfully: INC", "=== Automation Summary ==="})
+  for (const char* s :
+       {"VM name from IMDS: vm-test-0",
+        "=== Step 1: Executing Drain Hooks ===", "runbook azure-drain-reboot",
+        "save-state: success", "Successfully acknowledged all 1 event(s)",
+        "ServiceNow automation record created successfully: INC", "=== Automation Summary ==="})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   EXPECT_EQ((r.out + r.err).find("sn-pass-0001"), std::string::npos);
   EXPECT_EQ(imds.acknowledged(), std::vector<std::string>{"B2C3-CLI"});
@@ -59,23 +69,31 @@ TEST(AzureEventsCli, OnceEndToEndAndOnceAgainAfterARestart) {
 TEST(AzureEventsCli, WithoutServiceNowSaysSoOnceAndDryRunPlans) {
   TempDir dir;
   ImdsFake imds;
-  imds.set_events(JsonArray{ImdsFake::event("D-1", "Preempt", {"vm-test-0"},
-                                            azure::format_rfc1123(std::chrono::system_clock::now() + std::chrono::seconds(30)))});
-  const auto config = write(dir, "config.json", R"({"automation": {"runbook_dir": ")" + kSource + R"(/runbooks"}})");
-  auto r = run_opsrun({"azure-events", "--config", config, "--once", "--dry-run", "--imds-url", imds.url(), "--data-dir",
-                       dir.file("data")});
+  imds.set_events(JsonArray{ImdsFake::event(
+      "D-1", "Preempt", {"vm-test-0"},
+      azure::format_rfc1123(std::chrono::system_clock::now() + std::chrono::seconds(30)))});
+  const auto config = write(dir, "config.json",
+                            R"({"automation": {"runbook_dir": ")" + kSource + R"(/runbooks"}})");
+  auto r = run_opsrun({"azure-events", "--config", config, "--once", "--dry-run", "--imds-url",
+                       imds.url(), "--data-dir", dir.file("data")});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   std::size_t n = 0;
-  for (std::size_t at = 0; (at = r.out.find("ServiceNow is not configured", at)) != std::string::npos; ++at) ++n;
+  for (std::size_t at = 0;
+       (at = r.out.find("ServiceNow is not configured", at)) != std::string::npos; ++at)
+    ++n;
   EXPECT_EQ(n, 1u) << r.out;
   EXPECT_NE(r.out.find("(DRY RUN)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("[DRY RUN] plan for D-1 (Preempt): runbook azure-drain-preempt"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[DRY RUN] plan for D-1 (Preempt): runbook azure-drain-preempt"),
+            std::string::npos)
+      << r.out;
   EXPECT_TRUE(imds.acknowledged().empty());
 }
 
 TEST(AzureEventsCli, BadInputIsExit2NamingTheProblem) {
   TempDir dir;
-  const auto bad = write(dir, "bad.json", R"({"servicenow": {"instance_url": "https://x.service-now.com", "username": "u"}})");
+  const auto bad =
+      write(dir, "bad.json",
+            R"({"servicenow": {"instance_url": "https://x.service-now.com", "username": "u"}})");
   auto r = run_opsrun({"azure-events", "--config", bad, "--once"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad.json: servicenow.password: required"), std::string::npos) << r.err;
@@ -90,20 +108,24 @@ TEST(AzureEventsCli, BadInputIsExit2NamingTheProblem) {
 
 TEST(AzureEventsCli, UnreachableImdsWithOnceIsExit1) {
   TempDir dir;
-  const auto config = write(dir, "config.json", R"({"automation": {"runbook_dir": ")" + kSource + R"(/runbooks"}})");
+  const auto config = write(dir, "config.json",
+                            R"({"automation": {"runbook_dir": ")" + kSource + R"(/runbooks"}})");
   std::string url;
   {
     ImdsFake gone;  // its port is closed again when this scope ends
     url = gone.url();
   }
-  auto r = run_opsrun({"azure-events", "--config", config, "--once", "--imds-url", url, "--data-dir", dir.file("data")});
+  auto r = run_opsrun({"azure-events", "--config", config, "--once", "--imds-url", url,
+                       "--data-dir", dir.file("data")});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("IMDS unavailable"), std::string::npos) << r.out;
 }
 
 TEST(AzureEventsCli, ShippedDrainRunbooksValidate) {
-  auto r = run_opsrun({"validate", kSource + "/runbooks/azure-drain-reboot.yaml", kSource + "/runbooks/azure-drain-redeploy.yaml",
-                       kSource + "/runbooks/azure-drain-preempt.yaml", kSource + "/runbooks/azure-drain-generic.yaml"});
+  auto r = run_opsrun({"validate", kSource + "/runbooks/azure-drain-reboot.yaml",
+                       kSource + "/runbooks/azure-drain-redeploy.yaml",
+                       kSource + "/runbooks/azure-drain-preempt.yaml",
+                       kSource + "/runbooks/azure-drain-generic.yaml"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 

@@ -23,15 +23,18 @@ const std::string kSource = OPSRUN_SOURCE_DIR;
 
 // Starts `opsrun serve` on dir/opsrun.yaml, stdout and stderr into dir/serve.out|err.
 pid_t spawn_serve(const TempDir& dir) {
-  std::vector<std::string> args = {OPSRUN_BINARY, "serve", "--config", dir.file("opsrun.yaml"), "--listen",
-                                   "127.0.0.1:0", "--data-dir", dir.file("data")};
+  std::vector<std::string> args = {
+      OPSRUN_BINARY, "serve",       "--config",   dir.file("opsrun.yaml"),
+      "--listen",    "127.0.0.1:0", "--data-dir", dir.file("data")};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, dir.file("serve.out").c_str(), O_WRONLY | O_CREAT, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, dir.file("serve.err").c_str(), O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, dir.file("serve.out").c_str(), O_WRONLY | O_CREAT,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, dir.file("serve.err").c_str(), O_WRONLY | O_CREAT,
+                                   0644);
   pid_t pid = 0;
   EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&actions);
@@ -43,7 +46,8 @@ std::pair<int, std::string> reap(pid_t pid, const TempDir& dir) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   std::ifstream err_file(dir.file("serve.err"));
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::string((std::istreambuf_iterator<char>(err_file)), {})};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          std::string((std::istreambuf_iterator<char>(err_file)), {})};
 }
 
 TEST(AzureServe, WatcherRunsInsideServeWhenEnabled) {
@@ -57,10 +61,13 @@ TEST(AzureServe, WatcherRunsInsideServeWhenEnabled) {
       {"imds_url", imds.url()},
       {"automation", JsonObject{{"runbook_dir", kSource + "/runbooks"},
                                 {"drain", JsonObject{{"state_dir", dir.file("state")}}}}},
-      {"servicenow", JsonObject{{"instance_url", servicenow.url()}, {"username", "automation-user"},
-                                {"password", "sn-pass-0001"}, {"caller_id", "automation.user"}}}});
-  std::ofstream(dir.file("opsrun.yaml")) << "azure:\n  scheduled_events:\n    enabled: true\n    config: "
-                                         << dir.file("azure.json") << "\n    poll_interval: 1\n";
+      {"servicenow", JsonObject{{"instance_url", servicenow.url()},
+                                {"username", "automation-user"},
+                                {"password", "sn-pass-0001"},
+                                {"caller_id", "automation.user"}}}});
+  std::ofstream(dir.file("opsrun.yaml"))
+      << "azure:\n  scheduled_events:\n    enabled: true\n    config: " << dir.file("azure.json")
+      << "\n    poll_interval: 1\n";
   const pid_t pid = spawn_serve(dir);
   ASSERT_GT(pid, 0);
 
@@ -82,13 +89,15 @@ TEST(AzureServe, WatcherRunsInsideServeWhenEnabled) {
 TEST(AzureServe, InvalidWatcherConfigStopsTheStart) {
   TempDir dir;
   std::ofstream(dir.file("azure.json")) << R"({"poll_interval": "often"})";
-  std::ofstream(dir.file("opsrun.yaml")) << "azure:\n  scheduled_events:\n    enabled: true\n    config: "
-                                         << dir.file("azure.json") << "\n";
+  std::ofstream(dir.file("opsrun.yaml"))
+      << "azure:\n  scheduled_events:\n    enabled: true\n    config: " << dir.file("azure.json")
+      << "\n";
   const pid_t pid = spawn_serve(dir);
   ASSERT_GT(pid, 0);
   const auto [code, err] = reap(pid, dir);
   EXPECT_EQ(code, 2) << err;
-  EXPECT_NE(err.find("azure.json: poll_interval: must be a whole number"), std::string::npos) << err;
+  EXPECT_NE(err.find("azure.json: poll_interval: must be a whole number"), std::string::npos)
+      << err;
 }
 
 }  // namespace

@@ -28,9 +28,10 @@ TEST(AzureConfig, AcceptsTheSeedShape) {
 }
 
 TEST(AzureConfig, ServiceNowIsOptional) {
-  auto cfg = parse_config(R"({"imds_url": "http://127.0.0.1:8080", "poll_interval": 1, "vm_name": "vm1",
+  auto cfg =
+      parse_config(R"({"imds_url": "http://127.0.0.1:8080", "poll_interval": 1, "vm_name": "vm1",
                               "automation": {"drain": {"state_dir": "/tmp/s"}}})",
-                          "c.json");
+                   "c.json");
   ASSERT_TRUE(cfg) << cfg.error().describe();
   EXPECT_FALSE(cfg->servicenow);
   EXPECT_FALSE(cfg->dry_run);
@@ -39,7 +40,8 @@ TEST(AzureConfig, ServiceNowIsOptional) {
 
 TEST(AzureConfig, ErrorsNameFileAndField) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({"servicenow": {"instance_url": "https://x", "username": "u"}})", "c.json: servicenow.password"},
+      {R"({"servicenow": {"instance_url": "https://x", "username": "u"}})",
+       "c.json: servicenow.password"},
       {R"({"servicenow": {"username": "u", "password": "p"}})", "c.json: servicenow.instance_url"},
       {R"({"servicenow": {"instance_url": "https://x", "username": "u", "password": "p", "auth_type": "kerberos"}})",
        "c.json: servicenow.auth_type"},
@@ -74,12 +76,15 @@ TEST(AzureServeSettings, OptInFromOpsrunYaml) {
   auto none = serve_settings(Json(nullptr));
   ASSERT_TRUE(none);
   EXPECT_FALSE(*none);
-  auto off = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", false}, {"config", "x.json"}}}});
+  auto off = serve_settings(
+      JsonObject{{"scheduled_events", JsonObject{{"enabled", false}, {"config", "x.json"}}}});
   ASSERT_TRUE(off);
   EXPECT_FALSE(*off);
-  auto on = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", "true"},
-                                                                      {"config", std::string(OPSRUN_SOURCE_DIR) + "/examples/config.json.example"},
-                                                                      {"poll_interval", "2"}}}});
+  auto on = serve_settings(JsonObject{
+      {"scheduled_events",
+       JsonObject{{"enabled", "true"},
+                  {"config", std::string(OPSRUN_SOURCE_DIR) + "/examples/config.json.example"},
+                  {"poll_interval", "2"}}}});
   ASSERT_TRUE(on) << on.error().describe();
   ASSERT_TRUE(*on);
   EXPECT_EQ((*on)->config.poll_interval_seconds, 2);
@@ -87,9 +92,11 @@ TEST(AzureServeSettings, OptInFromOpsrunYaml) {
   auto no_file = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", true}}}});
   ASSERT_FALSE(no_file);
   EXPECT_NE(no_file.error().message.find("azure.scheduled_events.config"), std::string::npos);
-  auto bad_interval = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", true},
-                                                                                {"config", std::string(OPSRUN_SOURCE_DIR) + "/examples/config.json.example"},
-                                                                                {"poll_interval", 0}}}});
+  auto bad_interval = serve_settings(JsonObject{
+      {"scheduled_events",
+       JsonObject{{"enabled", true},
+                  {"config", std::string(OPSRUN_SOURCE_DIR) + "/examples/config.json.example"},
+                  {"poll_interval", 0}}}});
   ASSERT_FALSE(bad_interval);
   EXPECT_NE(bad_interval.error().message.find("poll_interval"), std::string::npos);
 }

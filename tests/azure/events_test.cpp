@@ -54,8 +54,9 @@ TEST(AzureEvents, EmptyEventsMeansNothingScheduled) {
 
 TEST(AzureEvents, NotBeforeFormats) {
   const auto expected = utc("2016-09-19T18:29:47Z");
-  for (const char* text : {"Mon, 19 Sep 2016 18:29:47 GMT", "19 Sep 2016 18:29:47 GMT", "2016-09-19T18:29:47Z",
-                           "2016-09-19T18:29:47.000Z", "2016-09-19T18:29:47", "2016-09-19T20:29:47+02:00"}) {
+  for (const char* text :
+       {"Mon, 19 Sep 2016 18:29:47 GMT", "19 Sep 2016 18:29:47 GMT", "2016-09-19T18:29:47Z",
+        "2016-09-19T18:29:47.000Z", "2016-09-19T18:29:47", "2016-09-19T20:29:47+02:00"}) {
     auto t = parse_not_before(text);
     ASSERT_TRUE(t) << text << ": " << t.error().describe();
     ASSERT_TRUE(*t) << text;
@@ -97,13 +98,16 @@ TEST(AzureEvents, EveryTypeAndStatus) {
 }
 
 TEST(AzureEvents, ErrorsNameTheField) {
-  auto no_id = parse_events_document(R"({"DocumentIncarnation": 1, "Events": [{"EventType": "Reboot"}]})");
+  auto no_id =
+      parse_events_document(R"({"DocumentIncarnation": 1, "Events": [{"EventType": "Reboot"}]})");
   ASSERT_FALSE(no_id);
-  EXPECT_NE(no_id.error().message.find("Events[0].EventId"), std::string::npos) << no_id.error().message;
+  EXPECT_NE(no_id.error().message.find("Events[0].EventId"), std::string::npos)
+      << no_id.error().message;
   auto bad_time = parse_events_document(
       R"({"DocumentIncarnation": 1, "Events": [{"EventId": "x"}, {"EventId": "y", "NotBefore": "soon"}]})");
   ASSERT_FALSE(bad_time);
-  EXPECT_NE(bad_time.error().message.find("Events[1].NotBefore"), std::string::npos) << bad_time.error().message;
+  EXPECT_NE(bad_time.error().message.find("Events[1].NotBefore"), std::string::npos)
+      << bad_time.error().message;
   EXPECT_FALSE(parse_events_document(R"({"Events": []})"));
   EXPECT_FALSE(parse_events_document("not json"));
 }

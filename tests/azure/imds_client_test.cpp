@@ -27,7 +27,8 @@ TEST(AzureImdsClient, ReadsEventsWithMetadataHeaderAndNoProxy) {
   ::setenv("http_proxy", "http://127.0.0.1:9", 1);  // would break the call if honoured
   ::setenv("HTTP_PROXY", "http://127.0.0.1:9", 1);
   ImdsFake fake;
-  fake.set_events(JsonArray{ImdsFake::event("E1", "Reboot", {"vm-test-0"}, "Mon, 19 Sep 2016 18:29:47 GMT")});
+  fake.set_events(
+      JsonArray{ImdsFake::event("E1", "Reboot", {"vm-test-0"}, "Mon, 19 Sep 2016 18:29:47 GMT")});
   ImdsClient client(fast(fake.url() + "/"));
   auto doc = client.scheduled_events();
   ::unsetenv("http_proxy");
@@ -54,8 +55,9 @@ TEST(AzureImdsClient, FirstCallMayBeSlowLaterCallsMayNot) {
 
 TEST(AzureImdsClient, AcknowledgesWithStartRequests) {
   ImdsFake fake;
-  fake.set_events(JsonArray{ImdsFake::event("E1", "Reboot", {"vm-test-0"}, "Mon, 19 Sep 2016 18:29:47 GMT"),
-                            ImdsFake::event("E2", "Freeze", {"vm-test-0"}, "Mon, 19 Sep 2016 18:29:47 GMT")});
+  fake.set_events(
+      JsonArray{ImdsFake::event("E1", "Reboot", {"vm-test-0"}, "Mon, 19 Sep 2016 18:29:47 GMT"),
+                ImdsFake::event("E2", "Freeze", {"vm-test-0"}, "Mon, 19 Sep 2016 18:29:47 GMT")});
   ImdsClient client(fast(fake.url()));
   ASSERT_TRUE(client.acknowledge({"E1", "E2"}));
   EXPECT_EQ(fake.acknowledged(), (std::vector<std::string>{"E1", "E2"}));

@@ -9,7 +9,8 @@
 namespace opsrun::azure {
 namespace {
 
-ScheduledEvent ev(const std::string& id, EventStatus status, std::vector<std::string> resources = {"vm1"}) {
+ScheduledEvent ev(const std::string& id, EventStatus status,
+                  std::vector<std::string> resources = {"vm1"}) {
   ScheduledEvent e;
   e.id = id;
   e.type = EventType::Reboot;
@@ -44,7 +45,10 @@ TEST(AzureTracker, NewScheduledEventsAreDrainedOnce) {
 
 TEST(AzureTracker, OtherVmsEventsAreIgnored) {
   EventTracker t(nullptr);
-  auto d = t.observe({1, {ev("A", EventStatus::Scheduled, {"vm2"}), ev("B", EventStatus::Scheduled, {"VM1", "vm2"})}}, "vm1");
+  auto d = t.observe(
+      {1,
+       {ev("A", EventStatus::Scheduled, {"vm2"}), ev("B", EventStatus::Scheduled, {"VM1", "vm2"})}},
+      "vm1");
   ASSERT_TRUE(d);
   EXPECT_EQ(ids(d->to_drain), std::vector<std::string>{"B"});
   EXPECT_EQ(d->other_vms, 1);
@@ -63,7 +67,8 @@ TEST(AzureTracker, ArrivingStartedIsRecordedNotDrained) {
 
 TEST(AzureTracker, DisappearedScheduledIsCancelledStartedIsFinished) {
   EventTracker t(nullptr);
-  ASSERT_TRUE(t.observe({1, {ev("S", EventStatus::Scheduled), ev("R", EventStatus::Started)}}, "vm1"));
+  ASSERT_TRUE(
+      t.observe({1, {ev("S", EventStatus::Scheduled), ev("R", EventStatus::Started)}}, "vm1"));
   auto d = t.observe({2, {}}, "vm1");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->cancelled, std::vector<std::string>{"S"});

@@ -27,7 +27,8 @@ namespace opsrun::testing {
 class ServiceProcess {
  public:
   explicit ServiceProcess(bool ignore_sigterm = false) {
-    const char* script = ignore_sigterm ? "trap '' TERM; while :; do sleep 0.2; done" : "exec sleep 60";
+    const char* script =
+        ignore_sigterm ? "trap '' TERM; while :; do sleep 0.2; done" : "exec sleep 60";
     const char* argv[] = {"sh", "-c", script, nullptr};
     EXPECT_EQ(::posix_spawnp(&pid_, "sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
     reaper_ = std::thread([this] {
@@ -44,7 +45,9 @@ class ServiceProcess {
   }
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] bool exited() const { return exited_; }
-  [[nodiscard]] int term_signal() const { return WIFSIGNALED(status_.load()) ? WTERMSIG(status_.load()) : 0; }
+  [[nodiscard]] int term_signal() const {
+    return WIFSIGNALED(status_.load()) ? WTERMSIG(status_.load()) : 0;
+  }
 
  private:
   pid_t pid_ = 0;
@@ -73,11 +76,12 @@ class AzureWatcherTest : public ::testing::Test {
   std::vector<std::string> lines;
 
   void SetUp() override {
-    options.drain_context = JsonObject{{"drain_script", std::string(OPSRUN_SOURCE_DIR) + "/runbooks/scripts/azure-drain.sh"},
-                                       {"state_dir", dir.file("state")},
-                                       {"lb_remove_url", lb.url("/pool/members/drain")},
-                                       {"services_pidfile", dir.file("pids")},
-                                       {"stop_grace_seconds", 5}};
+    options.drain_context = JsonObject{
+        {"drain_script", std::string(OPSRUN_SOURCE_DIR) + "/runbooks/scripts/azure-drain.sh"},
+        {"state_dir", dir.file("state")},
+        {"lb_remove_url", lb.url("/pool/members/drain")},
+        {"services_pidfile", dir.file("pids")},
+        {"stop_grace_seconds", 5}};
     options.incident = {"Infrastructure Team", "automation.user", "prod-vm-7"};
     options.deadline_margin = Millis(1000);
     write_pids({});

@@ -15,8 +15,8 @@ std::string field(const JsonObject& o, const char* key) {
 TEST_F(AzureWatcherTest, RebootEndToEnd) {
   ServiceProcess service;
   write_pids({service.pid()});
-  imds.set_events(JsonArray{ImdsFake::event("F020BA2E-3BC0-4C40-A10B-86575A9EABD5", "Reboot", {kVm, "other-vm"},
-                                            rfc1123_in(Millis(15 * 60'000)))});
+  imds.set_events(JsonArray{ImdsFake::event("F020BA2E-3BC0-4C40-A10B-86575A9EABD5", "Reboot",
+                                            {kVm, "other-vm"}, rfc1123_in(Millis(15 * 60'000)))});
   start();
   auto d = watcher->poll_once();
   ASSERT_TRUE(d) << d.error().describe();
@@ -54,11 +54,13 @@ TEST_F(AzureWatcherTest, RebootEndToEnd) {
   EXPECT_NE(notes.find("impact window reduced by"), std::string::npos) << notes;
   // The console report.
   const auto out = output();
-  for (const char* s : {"=== Step 1: Executing Drain Hooks ===", "Drain hooks completed successfully",
-                        "=== Step 2: Early Acknowledgment ===", "Successfully acknowledged all 1 event(s)",
-                        "=== Step 3: ServiceNow Documentation ===", "ServiceNow automation record created successfully: INC",
-                        "nav_to.do", "=== Automation Summary ===", "Events processed: 1",
-                        "Automation completed successfully! Impact window shortened."})
+  for (const char* s :
+       {"=== Step 1: Executing Drain Hooks ===", "Drain hooks completed successfully",
+        "=== Step 2: Early Acknowledgment ===", "Successfully acknowledged all 1 event(s)",
+        "=== Step 3: ServiceNow Documentation ===",
+        "ServiceNow automation record created successfully: INC", "nav_to.do",
+        "=== Automation Summary ===", "Events processed: 1",
+        "Automation completed successfully! Impact window shortened."})
     EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
   EXPECT_EQ(out.find("sn-pass-0001"), std::string::npos);
   EXPECT_EQ(out.find("Authorization"), std::string::npos);
@@ -76,8 +78,10 @@ TEST_F(AzureWatcherTest, RebootEndToEnd) {
 }
 
 TEST_F(AzureWatcherTest, FailingDrainHookMeansNoAckAndAFailureRecord) {
-  lb.set_handler([](const HttpRequest&) { return HttpResponse{.status = 500, .body = "pool locked"}; });
-  imds.set_events(JsonArray{ImdsFake::event("E-FAIL", "Redeploy", {kVm}, rfc1123_in(Millis(10 * 60'000)))});
+  lb.set_handler(
+      [](const HttpRequest&) { return HttpResponse{.status = 500, .body = "pool locked"}; });
+  imds.set_events(
+      JsonArray{ImdsFake::event("E-FAIL", "Redeploy", {kVm}, rfc1123_in(Millis(10 * 60'000)))});
   start();
   ASSERT_TRUE(watcher->poll_once());
   EXPECT_TRUE(imds.acknowledged().empty());
@@ -97,7 +101,8 @@ TEST_F(AzureWatcherTest, DryRunPlansOnly) {
   ServiceProcess service;
   write_pids({service.pid()});
   options.dry_run = true;
-  imds.set_events(JsonArray{ImdsFake::event("E-DRY", "Reboot", {kVm}, rfc1123_in(Millis(15 * 60'000)))});
+  imds.set_events(
+      JsonArray{ImdsFake::event("E-DRY", "Reboot", {kVm}, rfc1123_in(Millis(15 * 60'000)))});
   start();
   ASSERT_TRUE(watcher->poll_once());
   EXPECT_TRUE(imds.acknowledged().empty());
@@ -106,10 +111,14 @@ TEST_F(AzureWatcherTest, DryRunPlansOnly) {
   EXPECT_FALSE(service.exited());
   EXPECT_FALSE(std::filesystem::exists(dir.file("state/E-DRY.json")));
   const auto out = output();
-  EXPECT_NE(out.find("[DRY RUN] plan for E-DRY (Reboot): runbook azure-drain-reboot"), std::string::npos) << out;
+  EXPECT_NE(out.find("[DRY RUN] plan for E-DRY (Reboot): runbook azure-drain-reboot"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("- stop-services"), std::string::npos) << out;
   EXPECT_NE(out.find("dry run: would acknowledge 1 event(s)"), std::string::npos) << out;
-  EXPECT_NE(out.find("dry run: would file \"Azure Scheduled Event(s) Automated - 1 event(s)\""), std::string::npos) << out;
+  EXPECT_NE(out.find("dry run: would file \"Azure Scheduled Event(s) Automated - 1 event(s)\""),
+            std::string::npos)
+      << out;
   // A dry run leaves no mark in the store: a real run later still handles the event.
   options.dry_run = false;
   start(false);
@@ -151,7 +160,8 @@ TEST_F(AzureWatcherTest, ArrivingStartedIsRecordedWithoutDrainOrAck) {
   EXPECT_TRUE(imds.acknowledged().empty());
   EXPECT_TRUE(incidents().empty());
   EXPECT_EQ(count_lines("Event HW-1 (Reboot) arrived already Started: recorded"), 1);
-  EXPECT_NE(registry.render().find("azure_scheduled_events_total{type=\"Reboot\"} 1"), std::string::npos);
+  EXPECT_NE(registry.render().find("azure_scheduled_events_total{type=\"Reboot\"} 1"),
+            std::string::npos);
   imds.remove_event("HW-1");
   ASSERT_TRUE(watcher->poll_once());
   EXPECT_EQ(count_lines("Event HW-1 is over"), 1);
@@ -159,7 +169,8 @@ TEST_F(AzureWatcherTest, ArrivingStartedIsRecordedWithoutDrainOrAck) {
 
 TEST_F(AzureWatcherTest, DisappearingScheduledEventIsCancelled) {
   options.dry_run = true;  // nothing acknowledged, so the event stays Scheduled
-  imds.set_events(JsonArray{ImdsFake::event("E-CXL", "Redeploy", {kVm}, rfc1123_in(Millis(600'000)))});
+  imds.set_events(
+      JsonArray{ImdsFake::event("E-CXL", "Redeploy", {kVm}, rfc1123_in(Millis(600'000)))});
   start();
   ASSERT_TRUE(watcher->poll_once());
   imds.remove_event("E-CXL");
@@ -176,7 +187,8 @@ TEST_F(AzureWatcherTest, ImdsOutageIsLoggedOncePerOutageAndPollingGoesOn) {
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(watcher->poll_once());
   EXPECT_EQ(count_lines("IMDS unavailable"), 1);
   imds.fail_with(0);
-  imds.set_events(JsonArray{ImdsFake::event("E-BACK", "Reboot", {kVm}, rfc1123_in(Millis(600'000)))});
+  imds.set_events(
+      JsonArray{ImdsFake::event("E-BACK", "Reboot", {kVm}, rfc1123_in(Millis(600'000)))});
   auto back = watcher->poll_once();
   ASSERT_TRUE(back) << back.error().describe();
   EXPECT_EQ(back->to_drain.size(), 1u);
@@ -216,7 +228,8 @@ TEST_F(AzureWatcherTest, ServiceNowThrottlingIsRetriedThenRecorded) {
   ASSERT_TRUE(watcher->poll_once());
   ASSERT_EQ(incidents().size(), 1u);
   int table_posts = 0;
-  for (const auto& r : servicenow.requests()) table_posts += r.method == "POST" && r.target.find("/api/now/table/incident") == 0;
+  for (const auto& r : servicenow.requests())
+    table_posts += r.method == "POST" && r.target.find("/api/now/table/incident") == 0;
   EXPECT_EQ(table_posts, 3);
   EXPECT_EQ(count_lines("ServiceNow automation record created successfully"), 1);
 }
@@ -231,10 +244,12 @@ TEST_F(AzureWatcherTest, StopDuringADrainReturnsPromptlyWithoutAck) {
   ServiceProcess stubborn(/*ignore_sigterm=*/true);
   write_pids({stubborn.pid()});
   options.drain_context.as_object()["stop_grace_seconds"] = 30;
-  imds.set_events(JsonArray{ImdsFake::event("E-STOP", "Reboot", {"vm-test-0"}, rfc1123_in(Millis(15 * 60'000)))});
+  imds.set_events(JsonArray{
+      ImdsFake::event("E-STOP", "Reboot", {"vm-test-0"}, rfc1123_in(Millis(15 * 60'000)))});
   start();
   std::thread loop([this] { watcher->run(Millis(1000)); });
-  for (int i = 0; i < 100 && count_lines("=== Step 1") == 0; ++i) std::this_thread::sleep_for(Millis(20));
+  for (int i = 0; i < 100 && count_lines("=== Step 1") == 0; ++i)
+    std::this_thread::sleep_for(Millis(20));
   std::this_thread::sleep_for(Millis(300));  // the stop hook is now waiting out its grace
   const auto t0 = std::chrono::steady_clock::now();
   watcher->stop();

@@ -6,7 +6,8 @@ namespace opsrun::testing {
 
 namespace {
 
-HttpResponse reply(int status, std::string body, std::string type = "application/json; charset=utf-8") {
+HttpResponse reply(int status, std::string body,
+                   std::string type = "application/json; charset=utf-8") {
   HttpResponse r;
   r.status = status;
   r.body = std::move(body);
@@ -30,8 +31,9 @@ std::string ImdsFake::url() const {
   return u;
 }
 
-Json ImdsFake::event(const std::string& id, const std::string& type, const std::vector<std::string>& resources,
-                     const std::string& not_before, const std::string& status) {
+Json ImdsFake::event(const std::string& id, const std::string& type,
+                     const std::vector<std::string>& resources, const std::string& not_before,
+                     const std::string& status) {
   JsonArray res;
   for (const auto& r : resources) res.emplace_back(r);
   return JsonObject{{"EventId", id},
@@ -93,13 +95,15 @@ HttpResponse ImdsFake::approve(const std::string& body) {
     return bad_request("Bad request. StartRequests is missing or malformed.");
   bool changed = false;
   for (const auto& s : parsed->as_object().at("StartRequests").as_array()) {
-    if (!s.is_object() || !s.as_object().contains("EventId") || !s.as_object().at("EventId").is_string())
+    if (!s.is_object() || !s.as_object().contains("EventId") ||
+        !s.as_object().at("EventId").is_string())
       return bad_request("Bad request. EventId is missing.");
     const std::string id(s.as_object().at("EventId").as_string());
     acks_.push_back(id);
     for (auto& e : events_) {  // approval applies to every resource of the event
       auto& o = e.as_object();
-      if (o.at("EventId").as_string() != id || o.at("EventStatus").as_string() == "Started") continue;
+      if (o.at("EventId").as_string() != id || o.at("EventStatus").as_string() == "Started")
+        continue;
       o["EventStatus"] = "Started";
       o["NotBefore"] = "";
       changed = true;
@@ -119,19 +123,23 @@ HttpResponse ImdsFake::handle(const HttpRequest& r) {
   } else if (!r.header("X-Forwarded-For").empty()) {
     out = bad_request("Bad request. X-Forwarded-For header is not allowed");
   } else if (!query.contains("api-version")) {
-    out = reply(400, to_json_text(JsonObject{
-                         {"error", "Bad request. api-version is invalid or was not specified in the request."},
-                         {"newest-versions", JsonArray{"2025-04-07", "2024-07-17", "2024-03-15"}}}));
+    out = reply(
+        400,
+        to_json_text(JsonObject{
+            {"error", "Bad request. api-version is invalid or was not specified in the request."},
+            {"newest-versions", JsonArray{"2025-04-07", "2024-07-17", "2024-03-15"}}}));
   } else if (path == "/metadata/instance/compute/name") {
-    out = query.contains("format") && query.at("format") == "text" ? reply(200, options_.vm_name, "text/plain; charset=utf-8")
-                                                                   : bad_request("Bad request. format=text is required for leaf nodes");
+    out = query.contains("format") && query.at("format") == "text"
+              ? reply(200, options_.vm_name, "text/plain; charset=utf-8")
+              : bad_request("Bad request. format=text is required for leaf nodes");
   } else if (path != "/metadata/scheduledevents") {
     out = reply(404, to_json_text(JsonObject{{"error", "Not found"}}));
   } else if (fail_status_ != 0) {
     out = reply(fail_status_, to_json_text(JsonObject{{"error", "injected failure"}}));
   } else if (r.method == "GET") {
     ++gets_;
-    out = reply(200, to_json_text(JsonObject{{"DocumentIncarnation", incarnation_}, {"Events", events_}}));
+    out = reply(
+        200, to_json_text(JsonObject{{"DocumentIncarnation", incarnation_}, {"Events", events_}}));
     if (!first_done_) out.delay = options_.first_call_delay;
     first_done_ = true;
   } else if (r.method == "POST") {

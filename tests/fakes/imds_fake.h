@@ -42,8 +42,9 @@ class ImdsFake {
   [[nodiscard]] std::vector<HttpRequest> requests() const { return server_.requests(); }
 
   // One event in the IMDS shape.
-  static Json event(const std::string& id, const std::string& type, const std::vector<std::string>& resources,
-                    const std::string& not_before, const std::string& status = "Scheduled");
+  static Json event(const std::string& id, const std::string& type,
+                    const std::vector<std::string>& resources, const std::string& not_before,
+                    const std::string& status = "Scheduled");
 
  private:
   HttpResponse handle(const HttpRequest& r);

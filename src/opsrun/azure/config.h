@@ -26,18 +26,20 @@ struct IncidentFields {
 struct AzureEventsConfig {
   bool dry_run = false;
   std::string imds_url = kDefaultImdsUrl;
-  int poll_interval_seconds = 5;           // at least 1
-  std::string vm_name;                     // empty: asked from IMDS
+  int poll_interval_seconds = 5;  // at least 1
+  std::string vm_name;            // empty: asked from IMDS
   std::string runbook_dir = "runbooks";
-  int default_drain_seconds = 120;         // drain deadline when NotBefore is absent
-  Json drain_context = JsonObject{};       // automation.drain: context of the drain runbooks
-                                           // (drain_script defaults to <runbook_dir>/scripts/azure-drain.sh)
+  int default_drain_seconds = 120;  // drain deadline when NotBefore is absent
+  Json drain_context =
+      JsonObject{};  // automation.drain: context of the drain runbooks
+                     // (drain_script defaults to <runbook_dir>/scripts/azure-drain.sh)
   std::optional<notify::ServiceNowSettings> servicenow;  // none: no incidents
   IncidentFields incident;
 };
 
 // Errors name the file and the field ("config.json: servicenow.password: required ...").
-[[nodiscard]] Result<AzureEventsConfig> parse_config(std::string_view json_text, const std::string& file);
+[[nodiscard]] Result<AzureEventsConfig> parse_config(std::string_view json_text,
+                                                     const std::string& file);
 [[nodiscard]] Result<AzureEventsConfig> load_config_file(const std::string& path);
 
 }  // namespace opsrun::azure

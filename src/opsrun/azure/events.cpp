@@ -14,7 +14,8 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -48,15 +49,18 @@ bool parse_rfc1123(std::string_view s, SystemTime& out) {
   if (!trim(s).empty()) return false;
   if (!iequals(parts[4], "GMT") && !iequals(parts[4], "UTC") && parts[4] != "+0000") return false;
   std::tm tm{};
-  const auto month = std::find_if(kMonths.begin(), kMonths.end(), [&](auto m) { return iequals(m, parts[1]); });
+  const auto month =
+      std::find_if(kMonths.begin(), kMonths.end(), [&](auto m) { return iequals(m, parts[1]); });
   if (month == kMonths.end()) return false;
   tm.tm_mon = static_cast<int>(month - kMonths.begin());
   const auto& hms = parts[3];
   if (hms.size() != 8 || hms[2] != ':' || hms[5] != ':') return false;
-  if (!to_int(parts[0], tm.tm_mday) || !to_int(parts[2], tm.tm_year) || !to_int(hms.substr(0, 2), tm.tm_hour) ||
-      !to_int(hms.substr(3, 2), tm.tm_min) || !to_int(hms.substr(6, 2), tm.tm_sec))
+  if (!to_int(parts[0], tm.tm_mday) || !to_int(parts[2], tm.tm_year) ||
+      !to_int(hms.substr(0, 2), tm.tm_hour) || !to_int(hms.substr(3, 2), tm.tm_min) ||
+      !to_int(hms.substr(6, 2), tm.tm_sec))
     return false;
-  if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) return false;
+  if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    return false;
   tm.tm_year -= 1900;
   out = std::chrono::system_clock::from_time_t(timegm(&tm));
   return true;
@@ -113,27 +117,37 @@ Result<ScheduledEvent> parse_event(const Json& v, std::size_t index) {
 
 std::string_view to_string(EventType t) {
   switch (t) {
-    case EventType::Freeze: return "Freeze";
-    case EventType::Reboot: return "Reboot";
-    case EventType::Redeploy: return "Redeploy";
-    case EventType::Preempt: return "Preempt";
-    case EventType::Terminate: return "Terminate";
-    case EventType::Unknown: break;
+    case EventType::Freeze:
+      return "Freeze";
+    case EventType::Reboot:
+      return "Reboot";
+    case EventType::Redeploy:
+      return "Redeploy";
+    case EventType::Preempt:
+      return "Preempt";
+    case EventType::Terminate:
+      return "Terminate";
+    case EventType::Unknown:
+      break;
   }
   return "Unknown";
 }
 
 std::string_view to_string(EventStatus s) {
   switch (s) {
-    case EventStatus::Scheduled: return "Scheduled";
-    case EventStatus::Started: return "Started";
-    case EventStatus::Unknown: break;
+    case EventStatus::Scheduled:
+      return "Scheduled";
+    case EventStatus::Started:
+      return "Started";
+    case EventStatus::Unknown:
+      break;
   }
   return "Unknown";
 }
 
 EventType event_type_from(std::string_view text) {
-  for (auto t : {EventType::Freeze, EventType::Reboot, EventType::Redeploy, EventType::Preempt, EventType::Terminate})
+  for (auto t : {EventType::Freeze, EventType::Reboot, EventType::Redeploy, EventType::Preempt,
+                 EventType::Terminate})
     if (iequals(text, to_string(t))) return t;
   return EventType::Unknown;
 }
@@ -151,9 +165,11 @@ Result<std::optional<SystemTime>> parse_not_before(std::string_view text) {
   if (parse_rfc1123(text, t)) return std::optional<SystemTime>{t};
   if (parse_time(text, t)) return std::optional<SystemTime>{t};
   // ISO 8601 without a zone, as some emulators send: read as UTC.
-  if (text.size() >= 19 && text[10] == 'T' && parse_time(std::string(text) + "Z", t)) return std::optional<SystemTime>{t};
+  if (text.size() >= 19 && text[10] == 'T' && parse_time(std::string(text) + "Z", t))
+    return std::optional<SystemTime>{t};
   return fail(ErrorCode::InvalidArgument,
-              "'" + std::string(text) + "' is neither RFC 1123 (Mon, 19 Sep 2016 18:29:47 GMT) nor ISO 8601");
+              "'" + std::string(text) +
+                  "' is neither RFC 1123 (Mon, 19 Sep 2016 18:29:47 GMT) nor ISO 8601");
 }
 
 std::string format_rfc1123(SystemTime t) {
@@ -161,25 +177,31 @@ std::string format_rfc1123(SystemTime t) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[static_cast<std::size_t>(tm.tm_wday)].data(),
-                tm.tm_mday, kMonths[static_cast<std::size_t>(tm.tm_mon)].data(), tm.tm_year + 1900, tm.tm_hour,
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                kDays[static_cast<std::size_t>(tm.tm_wday)].data(), tm.tm_mday,
+                kMonths[static_cast<std::size_t>(tm.tm_mon)].data(), tm.tm_year + 1900, tm.tm_hour,
                 tm.tm_min, tm.tm_sec);
   return buf;
 }
 
 Result<EventsDocument> parse_events_document(std::string_view json_text) {
   auto parsed = parse_json(json_text);
-  if (!parsed) return fail(ErrorCode::InvalidArgument, "scheduled events document: " + parsed.error().message);
-  if (!parsed->is_object()) return fail(ErrorCode::InvalidArgument, "scheduled events document: not a JSON object");
+  if (!parsed)
+    return fail(ErrorCode::InvalidArgument, "scheduled events document: " + parsed.error().message);
+  if (!parsed->is_object())
+    return fail(ErrorCode::InvalidArgument, "scheduled events document: not a JSON object");
   const auto& o = parsed->as_object();
   EventsDocument doc;
   const auto* inc = o.if_contains("DocumentIncarnation");
   bool ok = false;
   if (inc) doc.incarnation = number_or_string(*inc, ok);
-  if (!ok) return fail(ErrorCode::InvalidArgument, "scheduled events document: DocumentIncarnation missing or not a number");
+  if (!ok)
+    return fail(ErrorCode::InvalidArgument,
+                "scheduled events document: DocumentIncarnation missing or not a number");
   const auto* events = o.if_contains("Events");
   if (events == nullptr || events->is_null()) return doc;
-  if (!events->is_array()) return fail(ErrorCode::InvalidArgument, "scheduled events document: Events is not an array");
+  if (!events->is_array())
+    return fail(ErrorCode::InvalidArgument, "scheduled events document: Events is not an array");
   for (std::size_t i = 0; i < events->as_array().size(); ++i) {
     auto e = parse_event(events->as_array()[i], i);
     if (!e) return std::unexpected(e.error());
@@ -190,19 +212,24 @@ Result<EventsDocument> parse_events_document(std::string_view json_text) {
 
 std::string_view drain_runbook_for(EventType t) {
   switch (t) {
-    case EventType::Reboot: return "azure-drain-reboot";
-    case EventType::Redeploy: return "azure-drain-redeploy";
+    case EventType::Reboot:
+      return "azure-drain-reboot";
+    case EventType::Redeploy:
+      return "azure-drain-redeploy";
     case EventType::Preempt:
-    case EventType::Terminate: return "azure-drain-preempt";
+    case EventType::Terminate:
+      return "azure-drain-preempt";
     case EventType::Freeze:
-    case EventType::Unknown: break;
+    case EventType::Unknown:
+      break;
   }
   return "azure-drain-generic";
 }
 
 bool affects(const ScheduledEvent& e, std::string_view vm_name) {
   if (vm_name.empty()) return true;
-  return std::any_of(e.resources.begin(), e.resources.end(), [&](const std::string& r) { return iequals(r, vm_name); });
+  return std::any_of(e.resources.begin(), e.resources.end(),
+                     [&](const std::string& r) { return iequals(r, vm_name); });
 }
 
 }  // namespace opsrun::azure

@@ -20,16 +20,16 @@ EventType event_type_from(std::string_view text);      // case-insensitive; Unkn
 EventStatus event_status_from(std::string_view text);  // case-insensitive; Unknown otherwise
 
 struct ScheduledEvent {
-  std::string id;                      // EventId as sent
+  std::string id;  // EventId as sent
   EventType type = EventType::Unknown;
-  std::string type_text;               // EventType as sent (for Unknown types)
+  std::string type_text;  // EventType as sent (for Unknown types)
   EventStatus status = EventStatus::Unknown;
   std::string resource_type;
   std::vector<std::string> resources;
   std::optional<SystemTime> not_before;  // none when "" (started) or absent
   std::string description;
-  std::string source;                  // Platform | User | ""
-  int duration_seconds = -1;           // -1: unknown
+  std::string source;         // Platform | User | ""
+  int duration_seconds = -1;  // -1: unknown
 };
 
 struct EventsDocument {

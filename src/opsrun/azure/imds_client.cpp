@@ -9,7 +9,8 @@ namespace opsrun::azure {
 namespace {
 
 constexpr const char* kEventsPath = "/metadata/scheduledevents?api-version=2020-07-01";
-constexpr const char* kNamePath = "/metadata/instance/compute/name?api-version=2021-02-01&format=text";
+constexpr const char* kNamePath =
+    "/metadata/instance/compute/name?api-version=2021-02-01&format=text";
 constexpr std::size_t kMaxBody = 1 << 20;
 
 struct Reply {
@@ -31,8 +32,8 @@ int progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 }
 
 // One request: Metadata: true, no proxy whatever the environment says, explicit timeouts.
-Result<Reply> request(const std::string& url, const std::string* post_body, Millis timeout, Millis connect,
-                      const std::function<bool()>& stopping) {
+Result<Reply> request(const std::string& url, const std::string* post_body, Millis timeout,
+                      Millis connect, const std::function<bool()>& stopping) {
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return fail(ErrorCode::Internal, "IMDS: curl_easy_init failed");
   curl_slist* headers = curl_slist_append(nullptr, "Metadata: true");
@@ -59,8 +60,10 @@ Result<Reply> request(const std::string& url, const std::string* post_body, Mill
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
-  if (rc == CURLE_ABORTED_BY_CALLBACK) return fail(ErrorCode::Cancelled, "IMDS request aborted: stopping");
-  if (rc != CURLE_OK) return fail(ErrorCode::Unavailable, std::string("IMDS unreachable: ") + curl_easy_strerror(rc));
+  if (rc == CURLE_ABORTED_BY_CALLBACK)
+    return fail(ErrorCode::Cancelled, "IMDS request aborted: stopping");
+  if (rc != CURLE_OK)
+    return fail(ErrorCode::Unavailable, std::string("IMDS unreachable: ") + curl_easy_strerror(rc));
   return reply;
 }
 
@@ -73,12 +76,14 @@ Error http_error(std::string_view what, const Reply& r) {
 }  // namespace
 
 ImdsClient::ImdsClient(ImdsOptions options) : options_(std::move(options)) {
-  while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
+  while (!options_.base_url.empty() && options_.base_url.back() == '/')
+    options_.base_url.pop_back();
 }
 
 Result<EventsDocument> ImdsClient::scheduled_events() {
   const Millis timeout = first_call_done_ ? options_.timeout : options_.first_call_timeout;
-  auto r = request(options_.base_url + kEventsPath, nullptr, timeout, options_.connect_timeout, stopping_);
+  auto r = request(options_.base_url + kEventsPath, nullptr, timeout, options_.connect_timeout,
+                   stopping_);
   if (!r) return std::unexpected(r.error());
   first_call_done_ = true;
   if (r->status != 200) return std::unexpected(http_error("IMDS scheduled events", *r));
@@ -89,18 +94,21 @@ Result<void> ImdsClient::acknowledge(const std::vector<std::string>& event_ids) 
   JsonArray starts;
   for (const auto& id : event_ids) starts.push_back(JsonObject{{"EventId", id}});
   const std::string body = to_json_text(JsonObject{{"StartRequests", std::move(starts)}});
-  auto r = request(options_.base_url + kEventsPath, &body, options_.timeout, options_.connect_timeout, stopping_);
+  auto r = request(options_.base_url + kEventsPath, &body, options_.timeout,
+                   options_.connect_timeout, stopping_);
   if (!r) return std::unexpected(r.error());
   if (r->status != 200) return std::unexpected(http_error("IMDS acknowledgement", *r));
   return {};
 }
 
 Result<std::string> ImdsClient::vm_name() {
-  auto r = request(options_.base_url + kNamePath, nullptr, options_.timeout, options_.connect_timeout, stopping_);
+  auto r = request(options_.base_url + kNamePath, nullptr, options_.timeout,
+                   options_.connect_timeout, stopping_);
   if (!r) return std::unexpected(r.error());
   if (r->status != 200) return std::unexpected(http_error("IMDS instance name", *r));
   std::string name = r->body;
-  while (!name.empty() && (name.back() == '\n' || name.back() == '\r' || name.back() == ' ')) name.pop_back();
+  while (!name.empty() && (name.back() == '\n' || name.back() == '\r' || name.back() == ' '))
+    name.pop_back();
   if (name.empty()) return fail(ErrorCode::Unavailable, "IMDS instance name: empty answer");
   return name;
 }

@@ -58,7 +58,8 @@ struct Started {
 };
 
 // Starts the drain execution of one event; fills outcome on failure to start.
-Started start_drain(WatcherParts& parts, const WatcherOptions& o, const std::string& vm_name, DrainOutcome& out) {
+Started start_drain(WatcherParts& parts, const WatcherOptions& o, const std::string& vm_name,
+                    DrainOutcome& out) {
   Started s;
   s.at = parts.clock.now();
   out.runbook_id = std::string(drain_runbook_for(out.event.type));
@@ -84,7 +85,8 @@ Started start_drain(WatcherParts& parts, const WatcherOptions& o, const std::str
 }
 
 // False when stopped before the drain settled.
-bool finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out, const std::function<bool()>& stopping) {
+bool finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out,
+                  const std::function<bool()>& stopping) {
   if (s.id.empty()) return true;
   // The runbook timeout ends the execution at the deadline; the extra second covers the
   // engine's own bookkeeping. An execution waiting for a person (a policy asking approval)
@@ -103,11 +105,13 @@ bool finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out, cons
     std::mutex mu;
     std::condition_variable cv;
     std::unique_lock lock(mu);
-    parts.clock.wait_until(lock, cv, std::min(deadline, parts.clock.now() + Millis(200)), [] { return false; });
+    parts.clock.wait_until(lock, cv, std::min(deadline, parts.clock.now() + Millis(200)),
+                           [] { return false; });
   }
   if (!done || !model::is_terminal(done->status)) {
     const std::string why = done && !done->attention_reason.empty() ? done->attention_reason : "";
-    (void)parts.engine.cancel(s.id, "azure-events", "drain deadline passed" + (why.empty() ? "" : " (" + why + ")"));
+    (void)parts.engine.cancel(s.id, "azure-events",
+                              "drain deadline passed" + (why.empty() ? "" : " (" + why + ")"));
     done = parts.engine.wait(s.id, Millis(5000));
   }
   out.seconds = seconds_between(s.at, parts.clock.now());
@@ -117,20 +121,23 @@ bool finish_drain(WatcherParts& parts, const Started& s, DrainOutcome& out, cons
   }
   for (const auto& h : done->history) {
     std::string line = h.step_id + ": " + std::string(model::to_string(h.status));
-    if (!h.error.empty()) line += ": " + h.error;
-    else line += said(h.result);
+    if (!h.error.empty())
+      line += ": " + h.error;
+    else
+      line += said(h.result);
     out.actions.push_back(std::move(line));
   }
   out.success = done->status == model::ExecutionStatus::Completed;
   if (!out.success) {
     out.failure = "execution " + std::string(model::to_string(done->status));
-    if (!done->errors.empty()) out.failure += ": " + done->errors.back().step + ": " + done->errors.back().error;
+    if (!done->errors.empty())
+      out.failure += ": " + done->errors.back().step + ": " + done->errors.back().error;
   }
   return true;
 }
 
-void step1_drain(WatcherParts& parts, const WatcherOptions& o, const std::string& vm_name, BatchReport& r,
-                 const std::function<bool()>& stopping) {
+void step1_drain(WatcherParts& parts, const WatcherOptions& o, const std::string& vm_name,
+                 BatchReport& r, const std::function<bool()>& stopping) {
   parts.print("=== Step 1: Executing Drain Hooks ===");
   std::vector<Started> started;
   for (auto& d : r.drains) started.push_back(start_drain(parts, o, vm_name, d));  // all at once
@@ -142,14 +149,17 @@ void step1_drain(WatcherParts& parts, const WatcherOptions& o, const std::string
       r.drain_success = false;
       return;
     }
-    parts.print("  " + std::string(o.dry_run ? "[DRY RUN] plan for " : "Executing ") + d.event.id + " (" +
-                std::string(to_string(d.event.type)) + "): runbook " + d.runbook_id +
+    parts.print("  " + std::string(o.dry_run ? "[DRY RUN] plan for " : "Executing ") + d.event.id +
+                " (" + std::string(to_string(d.event.type)) + "): runbook " + d.runbook_id +
                 (d.execution_id.empty() ? "" : ", execution " + d.execution_id));
     for (const auto& a : d.actions) parts.print("    - " + a);
-    parts.print(d.success ? "    Drain hooks completed successfully" : "    Drain hooks FAILED: " + d.failure);
+    parts.print(d.success ? "    Drain hooks completed successfully"
+                          : "    Drain hooks FAILED: " + d.failure);
     if (!d.success) r.drain_success = false;
     if (parts.metrics != nullptr && !o.dry_run)
-      parts.metrics->histogram("azure_drain_duration_seconds", "Time the drain runbooks of Scheduled Events took")
+      parts.metrics
+          ->histogram("azure_drain_duration_seconds",
+                      "Time the drain runbooks of Scheduled Events took")
           .with({})
           .observe(d.seconds);
   }
@@ -177,9 +187,13 @@ void step2_acknowledge(WatcherParts& parts, const WatcherOptions& o, BatchReport
       for (auto& d : r.drains) {
         if (d.event.status != EventStatus::Scheduled) continue;
         d.acknowledged = true;
-        d.reduction_seconds = d.event.not_before ? std::max(0.0, seconds_between(at, *d.event.not_before)) : 0.0;
+        d.reduction_seconds =
+            d.event.not_before ? std::max(0.0, seconds_between(at, *d.event.not_before)) : 0.0;
         if (parts.metrics == nullptr) continue;
-        parts.metrics->counter("azure_events_acknowledged_total", "Scheduled Events acknowledged early").with({}).inc();
+        parts.metrics
+            ->counter("azure_events_acknowledged_total", "Scheduled Events acknowledged early")
+            .with({})
+            .inc();
         parts.metrics
             ->histogram("azure_impact_window_reduction_seconds",
                         "NotBefore minus the early acknowledgement time, per event", {},
@@ -190,22 +204,26 @@ void step2_acknowledge(WatcherParts& parts, const WatcherOptions& o, BatchReport
       r.ack_note = "Successfully acknowledged all " + std::to_string(ids.size()) + " event(s)";
     }
   }
-  parts.print("  " + (r.ack_success || o.dry_run ? r.ack_note : "Early acknowledgment " + r.ack_note));
+  parts.print("  " +
+              (r.ack_success || o.dry_run ? r.ack_note : "Early acknowledgment " + r.ack_note));
   if (r.ack_success) parts.print("Impact window has been shortened via early acknowledgment!");
 }
 
-void step3_servicenow(WatcherParts& parts, const WatcherOptions& o, const std::string& vm_name, BatchReport& r) {
+void step3_servicenow(WatcherParts& parts, const WatcherOptions& o, const std::string& vm_name,
+                      BatchReport& r) {
   parts.print("=== Step 3: ServiceNow Documentation ===");
   const Json fields = incident_fields(r, o.incident, vm_name);
   if (o.dry_run) {
-    r.incident_note = "dry run: would file \"" + std::string(fields.at("short_description").as_string()) + "\"";
+    r.incident_note =
+        "dry run: would file \"" + std::string(fields.at("short_description").as_string()) + "\"";
   } else if (parts.servicenow == nullptr) {
     r.incident_note = "ServiceNow is not configured: no record filed";
   } else {
     auto ref = parts.servicenow->create_incident(fields);
     if (ref) {
       r.incident_success = true;
-      r.incident_note = "ServiceNow automation record created successfully: " + ref->number + " " + ref->link;
+      r.incident_note =
+          "ServiceNow automation record created successfully: " + ref->number + " " + ref->link;
     } else {
       r.incident_note = "ServiceNow record FAILED: " + ref.error().describe();
     }
@@ -218,11 +236,18 @@ void summary(WatcherParts& parts, const WatcherOptions& o, const BatchReport& r)
   parts.print("=== Automation Summary ===");
   parts.print("Events processed: " + std::to_string(r.drains.size()));
   parts.print("Drain hooks: " + word(r.drain_success));
-  parts.print("Early acknowledgment: " + (o.dry_run ? std::string("Dry run") : r.ack_success ? "Success" : "Skipped/Failed"));
-  parts.print("ServiceNow record: " + (o.dry_run ? std::string("Dry run") : parts.servicenow == nullptr ? "Not configured" : word(r.incident_success)));
-  if (o.dry_run) parts.print("Dry run complete: nothing was changed.");
-  else if (r.drain_success && r.ack_success) parts.print("Automation completed successfully! Impact window shortened.");
-  else parts.print("Automation completed with failures; see above.");
+  parts.print("Early acknowledgment: " + (o.dry_run       ? std::string("Dry run")
+                                          : r.ack_success ? "Success"
+                                                          : "Skipped/Failed"));
+  parts.print("ServiceNow record: " + (o.dry_run                     ? std::string("Dry run")
+                                       : parts.servicenow == nullptr ? "Not configured"
+                                                                     : word(r.incident_success)));
+  if (o.dry_run)
+    parts.print("Dry run complete: nothing was changed.");
+  else if (r.drain_success && r.ack_success)
+    parts.print("Automation completed successfully! Impact window shortened.");
+  else
+    parts.print("Automation completed with failures; see above.");
 }
 
 std::string close_notes(const BatchReport& r) {
@@ -230,8 +255,9 @@ std::string close_notes(const BatchReport& r) {
   for (const auto& d : r.drains) {
     notes += "Event " + d.event.id + " (" + std::string(to_string(d.event.type)) + ", " +
              std::string(to_string(d.event.status)) + ", NotBefore " +
-             (d.event.not_before ? format_rfc1123(*d.event.not_before) : std::string("-")) + "): drain runbook " +
-             d.runbook_id + (d.success ? " succeeded" : " FAILED: " + d.failure) + "\n";
+             (d.event.not_before ? format_rfc1123(*d.event.not_before) : std::string("-")) +
+             "): drain runbook " + d.runbook_id +
+             (d.success ? " succeeded" : " FAILED: " + d.failure) + "\n";
     for (const auto& a : d.actions) notes += "  - " + a + "\n";
     if (d.acknowledged) {
       char buf[64];
@@ -245,7 +271,8 @@ std::string close_notes(const BatchReport& r) {
 
 }  // namespace
 
-Json incident_fields(const BatchReport& r, const IncidentFields& incident, const std::string& vm_name) {
+Json incident_fields(const BatchReport& r, const IncidentFields& incident,
+                     const std::string& vm_name) {
   const std::string n = std::to_string(r.drains.size());
   const bool success = r.drain_success && r.ack_success;
   JsonObject f{{"short_description", "Azure Scheduled Event(s) Automated - " + n + " event(s)"},
@@ -261,12 +288,14 @@ Json incident_fields(const BatchReport& r, const IncidentFields& incident, const
                {"u_azure_vm", incident.vm_identifier.empty() ? vm_name : incident.vm_identifier},
                {"u_event_count", n},
                {"u_automation_success", success ? "true" : "false"}};
-  for (auto it = f.begin(); it != f.end();) it = it->value().as_string().empty() ? f.erase(it) : it + 1;
+  for (auto it = f.begin(); it != f.end();)
+    it = it->value().as_string().empty() ? f.erase(it) : it + 1;
   return f;
 }
 
-BatchReport process_batch(WatcherParts& parts, const WatcherOptions& options, const std::string& vm_name,
-                          const std::vector<ScheduledEvent>& events, const std::function<bool()>& stopping) {
+BatchReport process_batch(WatcherParts& parts, const WatcherOptions& options,
+                          const std::string& vm_name, const std::vector<ScheduledEvent>& events,
+                          const std::function<bool()>& stopping) {
   BatchReport r;
   for (const auto& e : events) r.drains.push_back(DrainOutcome{.event = e});
   step1_drain(parts, options, vm_name, r, stopping);

@@ -18,7 +18,7 @@ struct DrainOutcome {
   std::string failure;               // why it failed, when it did
   double seconds = 0;
   bool acknowledged = false;
-  double reduction_seconds = 0;      // NotBefore minus the acknowledgement time
+  double reduction_seconds = 0;  // NotBefore minus the acknowledgement time
 };
 
 struct BatchReport {
@@ -26,19 +26,21 @@ struct BatchReport {
   bool drain_success = true;
   bool ack_attempted = false;
   bool ack_success = false;
-  std::string ack_note;              // why skipped / why failed
+  std::string ack_note;  // why skipped / why failed
   bool incident_success = false;
-  std::string incident_note;         // number and link, or the error, or why none
-  bool interrupted = false;          // stopped while draining
+  std::string incident_note;  // number and link, or the error, or why none
+  bool interrupted = false;   // stopped while draining
 };
 
 // Runs the whole batch; prints the report through parts.print. When `stopping` turns true
 // while a drain runs, the batch ends at once without acknowledging (the drain execution is
 // left to the engine's shutdown and recovery).
-BatchReport process_batch(WatcherParts& parts, const WatcherOptions& options, const std::string& vm_name,
-                          const std::vector<ScheduledEvent>& events, const std::function<bool()>& stopping);
+BatchReport process_batch(WatcherParts& parts, const WatcherOptions& options,
+                          const std::string& vm_name, const std::vector<ScheduledEvent>& events,
+                          const std::function<bool()>& stopping);
 
 // The incident the seed files (exactly the fields; empty ones dropped).
-Json incident_fields(const BatchReport& report, const IncidentFields& incident, const std::string& vm_name);
+Json incident_fields(const BatchReport& report, const IncidentFields& incident,
+                     const std::string& vm_name);
 
 }  // namespace opsrun::azure::detail

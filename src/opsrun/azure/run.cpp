@@ -6,8 +6,9 @@
 
 namespace opsrun::azure {
 
-Result<std::unique_ptr<WatcherHost>> make_watcher(AzureEventsConfig config, Clock& clock, engine::Engine& engine,
-                                                  store::Store* store, metrics::Registry* metrics,
+Result<std::unique_ptr<WatcherHost>> make_watcher(AzureEventsConfig config, Clock& clock,
+                                                  engine::Engine& engine, store::Store* store,
+                                                  metrics::Registry* metrics,
                                                   std::function<void(const std::string&)> print) {
   auto books = load_drain_runbooks(config.runbook_dir);
   if (!books) return std::unexpected(books.error());
@@ -22,7 +23,9 @@ Result<std::unique_ptr<WatcherHost>> make_watcher(AzureEventsConfig config, Cloc
     log::add_secret(cfg.servicenow->client_secret);
     host->servicenow = std::make_unique<notify::ServiceNowClient>(*cfg.servicenow, clock);
   } else if (print) {
-    print("ServiceNow is not configured (no servicenow section): events are handled without incident records");
+    print(
+        "ServiceNow is not configured (no servicenow section): events are handled without incident "
+        "records");
   }
   WatcherOptions wo;
   wo.dry_run = cfg.dry_run;
@@ -44,13 +47,17 @@ Result<std::unique_ptr<WatcherHost>> make_watcher(AzureEventsConfig config, Cloc
 
 Result<std::optional<ServeWatcherSettings>> serve_settings(const Json& azure_section) {
   auto bad = [](const std::string& field, const std::string& what) {
-    return fail(ErrorCode::InvalidArgument, "opsrun.yaml: azure.scheduled_events." + field + ": " + what);
+    return fail(ErrorCode::InvalidArgument,
+                "opsrun.yaml: azure.scheduled_events." + field + ": " + what);
   };
   if (azure_section.is_null()) return std::optional<ServeWatcherSettings>{};
-  if (!azure_section.is_object()) return fail(ErrorCode::InvalidArgument, "opsrun.yaml: azure: must be a mapping");
+  if (!azure_section.is_object())
+    return fail(ErrorCode::InvalidArgument, "opsrun.yaml: azure: must be a mapping");
   const auto* se = azure_section.as_object().if_contains("scheduled_events");
   if (se == nullptr || se->is_null()) return std::optional<ServeWatcherSettings>{};
-  if (!se->is_object()) return fail(ErrorCode::InvalidArgument, "opsrun.yaml: azure.scheduled_events: must be a mapping");
+  if (!se->is_object())
+    return fail(ErrorCode::InvalidArgument,
+                "opsrun.yaml: azure.scheduled_events: must be a mapping");
   const auto& o = se->as_object();
   // YAML scalars may arrive as strings: accept "true" and "5" as well.
   const auto* enabled = o.if_contains("enabled");
@@ -64,8 +71,10 @@ Result<std::optional<ServeWatcherSettings>> serve_settings(const Json& azure_sec
   if (!cfg) return std::unexpected(cfg.error());
   if (const auto* p = o.if_contains("poll_interval"); p != nullptr && !p->is_null()) {
     long long n = 0;
-    if (p->is_int64()) n = p->as_int64();
-    else if (p->is_string()) n = std::atoll(std::string(p->as_string()).c_str());
+    if (p->is_int64())
+      n = p->as_int64();
+    else if (p->is_string())
+      n = std::atoll(std::string(p->as_string()).c_str());
     if (n < 1 || n > 3600) return bad("poll_interval", "must be between 1 and 3600 seconds");
     cfg->poll_interval_seconds = static_cast<int>(n);
   }

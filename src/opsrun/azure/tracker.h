@@ -19,13 +19,13 @@ class Store;
 namespace opsrun::azure {
 
 struct Decision {
-  bool changed = false;                    // false: same incarnation as the last document
-  std::vector<ScheduledEvent> to_drain;    // new Scheduled events for this VM: drain, ack
-  std::vector<ScheduledEvent> started;     // new events already Started (or of an unknown
-                                           // status): recorded, nothing to drain or ack
-  std::vector<std::string> cancelled;      // were Scheduled, now gone: cancelled by Azure
-  std::vector<std::string> finished;       // were Started, now gone: over
-  int other_vms = 0;                       // events for other VMs only, ignored
+  bool changed = false;                  // false: same incarnation as the last document
+  std::vector<ScheduledEvent> to_drain;  // new Scheduled events for this VM: drain, ack
+  std::vector<ScheduledEvent> started;   // new events already Started (or of an unknown
+                                         // status): recorded, nothing to drain or ack
+  std::vector<std::string> cancelled;    // were Scheduled, now gone: cancelled by Azure
+  std::vector<std::string> finished;     // were Started, now gone: over
+  int other_vms = 0;                     // events for other VMs only, ignored
 };
 
 class EventTracker {

@@ -23,7 +23,9 @@ struct Watcher::Impl {
 
   Impl(WatcherParts p, WatcherOptions o)
       // A dry run remembers events in memory only: a later real run still handles them.
-      : parts(std::move(p)), options(std::move(o)), tracker(options.dry_run ? nullptr : parts.store) {
+      : parts(std::move(p)),
+        options(std::move(o)),
+        tracker(options.dry_run ? nullptr : parts.store) {
     if (!parts.print) parts.print = [](const std::string& line) { log::info(line); };
     vm_name = options.vm_name;
     vm_name_known = !vm_name.empty();
@@ -55,7 +57,9 @@ struct Watcher::Impl {
 
   void count(const ScheduledEvent& e) {
     if (parts.metrics == nullptr) return;
-    parts.metrics->counter("azure_scheduled_events_total", "Scheduled Events seen for this VM, by type", {"type"})
+    parts.metrics
+        ->counter("azure_scheduled_events_total", "Scheduled Events seen for this VM, by type",
+                  {"type"})
         .with({e.type == EventType::Unknown ? e.type_text : std::string(to_string(e.type))})
         .inc();
   }
@@ -98,14 +102,17 @@ Result<Decision> Watcher::poll_once() {
   m.resolve_vm_name();
   auto decision = m.tracker.observe(*doc, m.vm_name);
   if (!decision) return decision;
-  for (const auto& id : decision->cancelled) m.parts.print("Event " + id + " disappeared before it started: cancelled");
-  for (const auto& id : decision->finished) m.parts.print("Event " + id + " is over (gone from the document)");
+  for (const auto& id : decision->cancelled)
+    m.parts.print("Event " + id + " disappeared before it started: cancelled");
+  for (const auto& id : decision->finished)
+    m.parts.print("Event " + id + " is over (gone from the document)");
   for (const auto& e : decision->started) {
     m.count(e);
     m.record_started(e);
   }
   if (decision->to_drain.empty()) return decision;
-  m.parts.print("Found " + std::to_string(decision->to_drain.size()) + " new scheduled event(s) for " +
+  m.parts.print("Found " + std::to_string(decision->to_drain.size()) +
+                " new scheduled event(s) for " +
                 (m.vm_name.empty() ? std::string("this VM") : m.vm_name) +
                 " (DocumentIncarnation " + std::to_string(doc->incarnation) + ")");
   for (const auto& e : decision->to_drain) {
@@ -145,17 +152,20 @@ void Watcher::stop() {
   impl_->cv.notify_all();
 }
 
-Result<std::function<model::RunbookPtr(std::string_view)>> load_drain_runbooks(const std::string& dir) {
+Result<std::function<model::RunbookPtr(std::string_view)>> load_drain_runbooks(
+    const std::string& dir) {
   std::map<std::string, model::RunbookPtr, std::less<>> books;
-  for (const char* id : {"azure-drain-reboot", "azure-drain-redeploy", "azure-drain-preempt", "azure-drain-generic"}) {
+  for (const char* id : {"azure-drain-reboot", "azure-drain-redeploy", "azure-drain-preempt",
+                         "azure-drain-generic"}) {
     const std::string path = (std::filesystem::path(dir) / (std::string(id) + ".yaml")).string();
     auto loaded = model::load_runbook_file(path);
     if (!loaded.ok()) {
       std::string problems;
       for (const auto& d : loaded.diagnostics)
         if (d.severity == model::Diagnostic::Severity::Error) problems += "\n" + d.describe();
-      return fail(ErrorCode::InvalidArgument, "drain runbook " + path + " is not usable:" +
-                                                  (problems.empty() ? " cannot be read" : problems));
+      return fail(ErrorCode::InvalidArgument,
+                  "drain runbook " + path +
+                      " is not usable:" + (problems.empty() ? " cannot be read" : problems));
     }
     books[id] = loaded.runbook;
   }

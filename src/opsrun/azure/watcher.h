@@ -33,10 +33,10 @@ namespace opsrun::azure {
 
 struct WatcherOptions {
   bool dry_run = false;
-  std::string vm_name;                    // empty: compute.name from IMDS (no filter if unknown)
-  Json drain_context = JsonObject{};      // merged into each drain runbook's context
-  Millis default_drain{120'000};          // drain deadline when NotBefore is absent
-  Millis deadline_margin{2'000};          // finish draining this long before NotBefore
+  std::string vm_name;                // empty: compute.name from IMDS (no filter if unknown)
+  Json drain_context = JsonObject{};  // merged into each drain runbook's context
+  Millis default_drain{120'000};      // drain deadline when NotBefore is absent
+  Millis deadline_margin{2'000};      // finish draining this long before NotBefore
   Millis min_drain{1'000};
   IncidentFields incident;
 };
@@ -44,10 +44,10 @@ struct WatcherOptions {
 struct WatcherParts {
   Clock& clock;
   engine::Engine& engine;
-  store::Store* store = nullptr;                  // null: handled EventIds kept in memory
+  store::Store* store = nullptr;  // null: handled EventIds kept in memory
   ImdsClient& imds;
-  notify::ServiceNowClient* servicenow = nullptr; // null: no incidents
-  metrics::Registry* metrics = nullptr;           // null: not counted
+  notify::ServiceNowClient* servicenow = nullptr;                  // null: no incidents
+  metrics::Registry* metrics = nullptr;                            // null: not counted
   std::function<model::RunbookPtr(std::string_view id)> runbooks;  // drain runbooks by id
   std::function<void(const std::string&)> print;  // the console report, one line per call
 };

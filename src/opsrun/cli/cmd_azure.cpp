@@ -36,7 +36,8 @@ Result<azure::AzureEventsConfig> load(const AzureEventsFlags& flags) {
   if (!flags.imds_url.empty()) cfg.imds_url = flags.imds_url;
   if (flags.poll_interval != 0) {
     if (flags.poll_interval < 1 || flags.poll_interval > 3600)
-      return fail(ErrorCode::InvalidArgument, "--poll-interval: must be between 1 and 3600 seconds");
+      return fail(ErrorCode::InvalidArgument,
+                  "--poll-interval: must be between 1 and 3600 seconds");
     cfg.poll_interval_seconds = flags.poll_interval;
   }
   if (cfg.imds_url.rfind("http://", 0) != 0 && cfg.imds_url.rfind("https://", 0) != 0)
@@ -68,8 +69,8 @@ int cmd_azure_events(const AzureEventsFlags& flags) {
   const int interval = cfg->poll_interval_seconds;
   const bool dry_run = cfg->dry_run;
   const std::string url = cfg->imds_url;
-  auto host = azure::make_watcher(std::move(*cfg), (*rt)->clock, *(*rt)->engine, (*rt)->store.get(), &registry,
-                                  print_line);
+  auto host = azure::make_watcher(std::move(*cfg), (*rt)->clock, *(*rt)->engine, (*rt)->store.get(),
+                                  &registry, print_line);
   if (!host) {
     std::fprintf(stderr, "azure-events: %s\n", host.error().describe().c_str());
     return kExitInvalid;
