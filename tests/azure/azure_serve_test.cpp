@@ -6,6 +6,11 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <thread>
 
@@ -39,6 +44,31 @@ pid_t spawn_serve(const TempDir& dir) {
   EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&actions);
   return pid;
+}
+
+// GET http://127.0.0.1:<port from serve.out><path> over a plain socket; the whole answer.
+std::string get_from_serve(const TempDir& dir, const std::string& path) {
+  std::ifstream out_file(dir.file("serve.out"));
+  const std::string out((std::istreambuf_iterator<char>(out_file)), {});
+  const auto at = out.find("http://127.0.0.1:");
+  if (at == std::string::npos) return "";
+  const int port = std::atoi(out.c_str() + at + 17);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string req =
+        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+      answer.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
 }
 
 // Waits for it to exit; its exit status and stderr.
@@ -76,8 +106,12 @@ TEST(AzureServe, WatcherRunsInsideServeWhenEnabled) {
   const int gets_then = imds.event_gets();
   for (int i = 0; i < 100 && imds.event_gets() < gets_then + 2; ++i)  // two more polls, at most 5 s
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string metrics = get_from_serve(dir, "/metrics");
   ::kill(pid, SIGTERM);
   const auto [code, err] = reap(pid, dir);
+  EXPECT_NE(metrics.find("azure_scheduled_events_total{type=\"Freeze\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("azure_events_acknowledged_total 1"), std::string::npos) << metrics;
   EXPECT_EQ(code, 0) << err;
   EXPECT_EQ(imds.acknowledged(), std::vector<std::string>{"SERVE-1"}) << err;
   EXPECT_EQ(servicenow.incidents().size(), 1u) << err;
