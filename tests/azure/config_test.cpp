@@ -89,6 +89,11 @@ TEST(AzureServeSettings, OptInFromOpsrunYaml) {
   ASSERT_TRUE(*on);
   EXPECT_EQ((*on)->config.poll_interval_seconds, 2);
   EXPECT_TRUE((*on)->config.servicenow);
+  auto typo = serve_settings(
+      JsonObject{{"scheduled_events", JsonObject{{"enabled", true}, {"confg", "x.json"}}}});
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().message.find("azure.scheduled_events.confg: unknown key"),
+            std::string::npos);
   auto no_file = serve_settings(JsonObject{{"scheduled_events", JsonObject{{"enabled", true}}}});
   ASSERT_FALSE(no_file);
   EXPECT_NE(no_file.error().message.find("azure.scheduled_events.config"), std::string::npos);

@@ -53,12 +53,18 @@ Result<std::optional<ServeWatcherSettings>> serve_settings(const Json& azure_sec
   if (azure_section.is_null()) return std::optional<ServeWatcherSettings>{};
   if (!azure_section.is_object())
     return fail(ErrorCode::InvalidArgument, "opsrun.yaml: azure: must be a mapping");
+  for (const auto& kv : azure_section.as_object())
+    if (kv.key() != "scheduled_events")
+      log::warn("opsrun.yaml: azure: unknown key ignored", {{"key", std::string(kv.key())}});
   const auto* se = azure_section.as_object().if_contains("scheduled_events");
   if (se == nullptr || se->is_null()) return std::optional<ServeWatcherSettings>{};
   if (!se->is_object())
     return fail(ErrorCode::InvalidArgument,
                 "opsrun.yaml: azure.scheduled_events: must be a mapping");
   const auto& o = se->as_object();
+  for (const auto& kv : o)
+    if (kv.key() != "enabled" && kv.key() != "config" && kv.key() != "poll_interval")
+      return bad(std::string(kv.key()), "unknown key (enabled, config, poll_interval)");
   // YAML scalars may arrive as strings: accept "true" and "5" as well.
   const auto* enabled = o.if_contains("enabled");
   const bool on = enabled != nullptr && ((enabled->is_bool() && enabled->as_bool()) ||
