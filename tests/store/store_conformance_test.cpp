@@ -260,8 +260,12 @@ store::TimerRow timer(const std::string& id, std::int64_t due, std::string group
 }
 
 TEST_P(StoreConformance, TimersAreIdempotentByContentAndListedByDueTime) {
-  ASSERT_TRUE(store_->put_timers({timer("t-3", 300), timer("t-1", 100), timer("t-2", 200, "other")}));
-  ASSERT_TRUE(store_->put_timers({timer("t-1", 100)}));  // the same again: a no-op
+  auto first = store_->put_timers({timer("t-3", 300), timer("t-1", 100), timer("t-2", 200, "other")});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, (std::vector<std::string>{"t-3", "t-1", "t-2"}));
+  auto again = store_->put_timers({timer("t-1", 100), timer("t-5", 500, "other")});  // t-1 again: a no-op
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, std::vector<std::string>{"t-5"});
   auto conflict = store_->put_timers({timer("t-4", 400), timer("t-1", 999)});
   ASSERT_FALSE(conflict);
   EXPECT_EQ(conflict.error().code, ErrorCode::Conflict);
@@ -286,7 +290,13 @@ TEST_P(StoreConformance, FiredTimerCannotBeCancelled) {
   fired->status = "fired";
   fired->attempts = 1;
   fired->executed_at_ms = 105;
-  ASSERT_TRUE(store_->update_timer(*fired));
+  store::TimerRow ghost = *fired;
+  ghost.id = "t-ghost";
+  auto partial = store_->update_timers({*fired, ghost});
+  ASSERT_FALSE(partial);
+  EXPECT_EQ(partial.error().code, ErrorCode::NotFound);
+  EXPECT_EQ(store_->get_timer("t-a")->value().status, "pending");  // all or nothing
+  ASSERT_TRUE(store_->update_timers({*fired}));
   auto r = store_->cancel_timer("t-a");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::Conflict);

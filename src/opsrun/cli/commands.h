@@ -130,6 +130,25 @@ struct SafetyFlags {
 };
 int cmd_safety(const SafetyFlags& flags);
 
+struct TimersFlags {
+  std::string verb;                             // create | list | show | cancel
+  std::string id;
+  std::string in;                               // create: a duration ("30s")
+  std::string at;                               // create: an RFC 3339 time
+  std::string group;
+  std::string callback;                         // create: the callback URL
+  std::string runbook;                          // create: the runbook to start
+  std::string payload;                          // create: JSON sent as the callback's payload
+  std::vector<std::string> ctx;                 // create: runbook context key=value
+  std::string ctx_json;
+  std::string status;                           // list
+  int limit = 50;                               // list
+  std::string cursor;                           // list
+  ClientFlags client;
+};
+// `opsrun timers create|list|show|cancel`, through the API.
+int cmd_timers(const TimersFlags& flags);
+
 // `opsrun notify test` (cmd_notify.cpp): a test message through named or all channels; exit
 // 0 when every one delivered, 1 when any failed, 2 for an unknown channel or a bad config.
 struct NotifyTestFlags {

@@ -187,6 +187,40 @@ int main(int argc, char** argv) {
   token_new->add_option("--name", token_name, "the token's name in the config")->capture_default_str();
   token_new->callback([&] { code = cmd_token_new(token_role, token_name); });
 
+  TimersFlags timers;
+  auto* timers_cmd = app.add_subcommand("timers", "durable timers (through the API)");
+  timers_cmd->require_subcommand(1);
+  auto* timers_create = timers_cmd->add_subcommand("create", "create a timer that calls a URL or starts a runbook");
+  auto* when = timers_create->add_option_group("when");
+  when->add_option("--in", timers.in, "fire after this long: 500ms, 30s, 5m, 1h30m");
+  when->add_option("--at", timers.at, "fire at this RFC 3339 time");
+  when->require_option(1);
+  auto* what = timers_create->add_option_group("what");
+  what->add_option("--callback", timers.callback, "POST to this http(s) URL");
+  what->add_option("--runbook", timers.runbook, "start this runbook");
+  what->require_option(1);
+  timers_create->add_option("--group", timers.group, "group (namespace) of the timer");
+  timers_create->add_option("--id", timers.id, "the timer's id (default: generated)");
+  timers_create->add_option("--payload", timers.payload, "JSON sent as the callback's payload");
+  timers_create->add_option("--ctx", timers.ctx, "runbook context value key=value (repeatable)");
+  timers_create->add_option("--ctx-json", timers.ctx_json, "runbook context as a JSON object");
+  add_client_flags(timers_create, timers.client);
+  timers_create->callback([&] { timers.verb = "create"; code = cmd_timers(timers); });
+  auto* timers_list = timers_cmd->add_subcommand("list", "list timers");
+  timers_list->add_option("--group", timers.group, "only this group");
+  timers_list->add_option("--status", timers.status, "pending, fired, cancelled or failed")
+      ->check(CLI::IsMember({"pending", "fired", "cancelled", "failed"}));
+  timers_list->add_option("--limit", timers.limit, "at most this many")->capture_default_str()->check(CLI::Range(1, 1000));
+  timers_list->add_option("--cursor", timers.cursor, "continue after this timer id (next_cursor)");
+  add_client_flags(timers_list, timers.client);
+  timers_list->callback([&] { timers.verb = "list"; code = cmd_timers(timers); });
+  for (const char* name : {"show", "cancel"}) {
+    auto* sub = timers_cmd->add_subcommand(name, std::string(name) + " a timer");
+    sub->add_option("ID", timers.id)->required();
+    add_client_flags(sub, timers.client);
+    sub->callback([&, name] { timers.verb = name; code = cmd_timers(timers); });
+  }
+
   SchedulesFlags schedules;
   auto* schedules_cmd = app.add_subcommand("schedules", "list the schedules of opsrun.yaml with their next runs");
   schedules_cmd->add_option("--config", schedules.config_file, "opsrun.yaml (default: ./opsrun.yaml)");

@@ -26,6 +26,8 @@
 #include "opsrun/server/channels_wiring.h"
 #include "opsrun/server/from_config.h"
 #include "opsrun/server/http_server.h"
+#include "opsrun/server/timer_routes.h"
+#include "opsrun/timers/callback.h"
 #include "opsrun/steps/step_runner.h"
 #include "opsrun/store/store.h"
 
@@ -203,6 +205,27 @@ int run_daemon(const DaemonFlags& flags) {
   add_api_routes(router, *engine, **store, registry, std::string(embedded_openapi()), guard.get());
   add_audit_routes(router, **store, clock);
   add_action_routes(router, *engine, **store, &audit_log, clock);
+
+  // The timer service; a runbook timer's execution id derives from (timer, execute_at), so
+  // a start repeated after a crash is recognised, never doubled.
+  timers::CurlCallbackSender timer_sender;
+  timers::ServiceOptions timer_options;
+  timer_options.runbook_exists = [&engine](std::string_view id) { return engine->runbook(id) != nullptr; };
+  timers::TimerService timer_service(
+      clock, **store, timer_sender,
+      [&engine](const timers::TimerSpec& t, SystemTime) -> Result<std::string> {
+        engine::StartOptions start;
+        start.execution_id = scheduler::ScheduleRunner::execution_id_for("timer:" + t.id, t.execute_at);
+        start.actor = "timer:" + t.id;
+        return engine->start(t.runbook->id, t.runbook->context, start);
+      },
+      registry, timer_options);
+  if (auto started = timer_service.start(); !started) {
+    std::fprintf(stderr, "serve: timers: %s\n", started.error().describe().c_str());
+    return 1;
+  }
+  add_timer_routes(router, timer_service, clock);
+
   ServerOptions options = server_options_from_config(cfg);
   store::Store* s = store->get();
   options.ready_check = [s] {
@@ -252,6 +275,7 @@ int run_daemon(const DaemonFlags& flags) {
     azure_watcher->watcher->stop();
     azure_thread.join();
   }
+  timer_service.stop();
   engine->stop(std::chrono::seconds(flags.grace_seconds));
   std::printf("opsrun stopped\n");
   return 0;

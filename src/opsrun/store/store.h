@@ -121,13 +121,16 @@ class Store {
   // --- timers -----------------------------------------------------------------------------
   // All in one transaction. An existing id with identical group, due time and payload is a
   // no-op (idempotent create); with different content the whole call fails with Conflict.
-  [[nodiscard]] virtual Result<void> put_timers(const std::vector<TimerRow>& timers) = 0;
+  // Returns the ids that were inserted (the new timers), in the order given.
+  [[nodiscard]] virtual Result<std::vector<std::string>> put_timers(const std::vector<TimerRow>& timers) = 0;
   [[nodiscard]] virtual Result<std::optional<TimerRow>> get_timer(std::string_view id) = 0;
   [[nodiscard]] virtual Result<std::vector<TimerRow>> list_timers(const TimerQuery& query) = 0;
   // Pending timers due before `before_ms`, earliest first.
   [[nodiscard]] virtual Result<std::vector<TimerRow>> due_timers(std::int64_t before_ms, int limit) = 0;
-  // Rewrites status, due time, attempts, executed time and last error of a timer.
-  [[nodiscard]] virtual Result<void> update_timer(const TimerRow& timer) = 0;
+  // Rewrites status, due time, attempts, executed time, last error and payload of each timer,
+  // all in one transaction (the timer service commits firing outcomes in groups); NotFound
+  // (and nothing written) when one is unknown.
+  [[nodiscard]] virtual Result<void> update_timers(const std::vector<TimerRow>& timers) = 0;
   // NotFound when unknown; Conflict when it already fired, failed or was cancelled.
   [[nodiscard]] virtual Result<void> cancel_timer(std::string_view id) = 0;
 

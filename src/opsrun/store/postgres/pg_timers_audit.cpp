@@ -1,4 +1,6 @@
 // Timers and audit rows of the PostgreSQL store.
+#include <unordered_set>
+
 #include "opsrun/store/postgres/postgres_store.h"
 
 namespace opsrun::store::postgres {
@@ -35,8 +37,9 @@ AuditRow read_audit(PGresult* r, int i) {
 
 }  // namespace
 
-Result<void> PostgresStore::put_timers(const std::vector<TimerRow>& timers) {
-  if (timers.empty()) return {};
+Result<std::vector<std::string>> PostgresStore::put_timers(const std::vector<TimerRow>& timers) {
+  std::vector<std::string> inserted;
+  if (timers.empty()) return inserted;
   std::vector<std::string> id, grp, shard, due, status, payload, attempts, created;
   for (const auto& t : timers) {
     id.push_back(t.id);
@@ -51,15 +54,17 @@ Result<void> PostgresStore::put_timers(const std::vector<TimerRow>& timers) {
   const std::string a[] = {pg_array(id), pg_array(grp), pg_array(shard), pg_array(due),
                            pg_array(status), pg_array(payload), pg_array(attempts), pg_array(created)};
   std::lock_guard g(mu_);
-  return in_transaction([&]() -> Result<void> {
+  auto done = in_transaction([&]() -> Result<void> {
     // Insert what is new, then compare what already existed: same content is a no-op.
     auto ins = conn_.exec(
         "INSERT INTO timers (id, group_id, shard, due_at_ms, status, payload, attempts, created_at_ms) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], "
-        "$7::int[], $8::bigint[]) ON CONFLICT (id) DO NOTHING",
+        "$7::int[], $8::bigint[]) ON CONFLICT (id) DO NOTHING RETURNING id",
         {a[0].c_str(), a[1].c_str(), a[2].c_str(), a[3].c_str(), a[4].c_str(), a[5].c_str(), a[6].c_str(), a[7].c_str()},
         true);
     if (!ins) return std::unexpected(ins.error());
+    std::unordered_set<std::string> fresh;
+    for (int i = 0; i < PQntuples(ins->get()); ++i) fresh.insert(as_text(ins->get(), i, 0));
     auto diff = conn_.exec(
         "SELECT t.id FROM timers t JOIN unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) "
         "AS n(id, g, d, p) ON n.id = t.id WHERE t.group_id != n.g OR t.due_at_ms != n.d OR t.payload != n.p LIMIT 1",
@@ -68,8 +73,12 @@ Result<void> PostgresStore::put_timers(const std::vector<TimerRow>& timers) {
     if (PQntuples(diff->get()) > 0)
       return fail(ErrorCode::Conflict, "timer " + as_text(diff->get(), 0, 0) + " exists with different content",
                   conn_.where());
+    for (const auto& t : timers)
+      if (fresh.contains(t.id)) inserted.push_back(t.id);
     return {};
   });
+  if (!done) return std::unexpected(done.error());
+  return inserted;
 }
 
 Result<std::optional<TimerRow>> PostgresStore::get_timer(std::string_view id) {
@@ -110,17 +119,23 @@ Result<std::vector<TimerRow>> PostgresStore::due_timers(std::int64_t before_ms, 
   return read_timers(r->get());
 }
 
-Result<void> PostgresStore::update_timer(const TimerRow& t) {
-  const std::string due = std::to_string(t.due_at_ms), attempts = std::to_string(t.attempts);
-  const std::string executed = t.executed_at_ms ? std::to_string(*t.executed_at_ms) : "";
+Result<void> PostgresStore::update_timers(const std::vector<TimerRow>& timers) {
+  if (timers.empty()) return {};
   std::lock_guard g(mu_);
-  auto r = conn_.exec("UPDATE timers SET status = $1, due_at_ms = $2, attempts = $3, "
-                      "executed_at_ms = NULLIF($4, '')::bigint, last_error = $5, payload = $6 WHERE id = $7",
-                      {t.status.c_str(), due.c_str(), attempts.c_str(), executed.c_str(), t.last_error.c_str(),
-                       t.payload.c_str(), t.id.c_str()});
-  if (!r) return std::unexpected(r.error());
-  if (std::string(PQcmdTuples(r->get())) == "0") return fail(ErrorCode::NotFound, "no timer " + t.id, conn_.where());
-  return {};
+  return in_transaction([&]() -> Result<void> {
+    for (const auto& t : timers) {
+      const std::string due = std::to_string(t.due_at_ms), attempts = std::to_string(t.attempts);
+      const std::string executed = t.executed_at_ms ? std::to_string(*t.executed_at_ms) : "";
+      auto r = conn_.exec("UPDATE timers SET status = $1, due_at_ms = $2, attempts = $3, "
+                          "executed_at_ms = NULLIF($4, '')::bigint, last_error = $5, payload = $6 WHERE id = $7",
+                          {t.status.c_str(), due.c_str(), attempts.c_str(), executed.c_str(), t.last_error.c_str(),
+                           t.payload.c_str(), t.id.c_str()});
+      if (!r) return std::unexpected(r.error());
+      if (std::string(PQcmdTuples(r->get())) == "0")
+        return fail(ErrorCode::NotFound, "no timer " + t.id, conn_.where());
+    }
+    return {};
+  });
 }
 
 Result<void> PostgresStore::cancel_timer(std::string_view id) {

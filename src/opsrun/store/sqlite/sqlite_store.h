@@ -33,11 +33,11 @@ class SqliteStore final : public Store {
   [[nodiscard]] Result<void> check_integrity() override;
   [[nodiscard]] Result<Millis> ping() override;
   [[nodiscard]] Result<void> backup_to(const std::string& file) override;
-  [[nodiscard]] Result<void> put_timers(const std::vector<TimerRow>& timers) override;
+  [[nodiscard]] Result<std::vector<std::string>> put_timers(const std::vector<TimerRow>& timers) override;
   [[nodiscard]] Result<std::optional<TimerRow>> get_timer(std::string_view id) override;
   [[nodiscard]] Result<std::vector<TimerRow>> list_timers(const TimerQuery& query) override;
   [[nodiscard]] Result<std::vector<TimerRow>> due_timers(std::int64_t before_ms, int limit) override;
-  [[nodiscard]] Result<void> update_timer(const TimerRow& timer) override;
+  [[nodiscard]] Result<void> update_timers(const std::vector<TimerRow>& timers) override;
   [[nodiscard]] Result<void> cancel_timer(std::string_view id) override;
   [[nodiscard]] Result<void> append_audit(const std::vector<AuditRow>& rows) override;
   [[nodiscard]] Result<std::vector<AuditRow>> audit_range(std::int64_t after_seq, int limit) override;

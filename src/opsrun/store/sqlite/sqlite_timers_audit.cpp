@@ -25,9 +25,10 @@ TimerRow read_timer(const Stmt& s) {
 
 }  // namespace
 
-Result<void> SqliteStore::put_timers(const std::vector<TimerRow>& timers) {
+Result<std::vector<std::string>> SqliteStore::put_timers(const std::vector<TimerRow>& timers) {
   std::lock_guard g(mu_);
-  return in_transaction([&]() -> Result<void> {
+  std::vector<std::string> inserted;
+  auto done = in_transaction([&]() -> Result<void> {
     auto find = db_.prepare("SELECT group_id, due_at_ms, payload FROM timers WHERE id = ?");
     auto insert = db_.prepare(std::string("INSERT INTO timers (") + kTimerColumns +
                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -52,9 +53,12 @@ Result<void> SqliteStore::put_timers(const std::vector<TimerRow>& timers) {
       insert->bind(10, t.last_error);
       rc = insert->step();
       if (rc != SQLITE_DONE) return std::unexpected(db_.error(rc, "cannot store timer " + t.id));
+      inserted.push_back(t.id);
     }
     return {};
   });
+  if (!done) return std::unexpected(done.error());
+  return inserted;
 }
 
 Result<std::optional<TimerRow>> SqliteStore::get_timer(std::string_view id) {
@@ -101,19 +105,25 @@ Result<std::vector<TimerRow>> SqliteStore::due_timers(std::int64_t before_ms, in
   return out;
 }
 
-Result<void> SqliteStore::update_timer(const TimerRow& t) {
+Result<void> SqliteStore::update_timers(const std::vector<TimerRow>& timers) {
+  if (timers.empty()) return {};
   std::lock_guard g(mu_);
-  auto s = db_.prepare("UPDATE timers SET status = ?, due_at_ms = ?, attempts = ?, executed_at_ms = ?, "
-                       "last_error = ?, payload = ? WHERE id = ?");
-  if (!s) return std::unexpected(s.error());
-  s->bind(1, t.status).bind(2, t.due_at_ms).bind(3, static_cast<std::int64_t>(t.attempts));
-  if (t.executed_at_ms) s->bind(4, *t.executed_at_ms);
-  else s->bind_null(4);
-  s->bind(5, t.last_error).bind(6, t.payload).bind(7, t.id);
-  const int rc = s->step();
-  if (rc != SQLITE_DONE) return std::unexpected(db_.error(rc, "cannot update timer " + t.id));
-  if (sqlite3_changes(db_.handle()) == 0) return fail(ErrorCode::NotFound, "no timer " + t.id, describe());
-  return {};
+  return in_transaction([&]() -> Result<void> {
+    auto s = db_.prepare("UPDATE timers SET status = ?, due_at_ms = ?, attempts = ?, executed_at_ms = ?, "
+                         "last_error = ?, payload = ? WHERE id = ?");
+    if (!s) return std::unexpected(s.error());
+    for (const auto& t : timers) {
+      s->reset();
+      s->bind(1, t.status).bind(2, t.due_at_ms).bind(3, static_cast<std::int64_t>(t.attempts));
+      if (t.executed_at_ms) s->bind(4, *t.executed_at_ms);
+      else s->bind_null(4);
+      s->bind(5, t.last_error).bind(6, t.payload).bind(7, t.id);
+      const int rc = s->step();
+      if (rc != SQLITE_DONE) return std::unexpected(db_.error(rc, "cannot update timer " + t.id));
+      if (sqlite3_changes(db_.handle()) == 0) return fail(ErrorCode::NotFound, "no timer " + t.id, describe());
+    }
+    return {};
+  });
 }
 
 Result<void> SqliteStore::cancel_timer(std::string_view id) {
