@@ -274,3 +274,30 @@ TEST_F(AzureWatcherTest, StopAbortsASlowFirstImdsCall) {
 
 }  // namespace
 }  // namespace opsrun::testing
+
+namespace opsrun::testing {
+namespace {
+
+TEST_F(AzureWatcherTest, AcknowledgementIsRetriedAfterA500) {
+  imds.fail_acks(1, 500);
+  imds.set_events(
+      JsonArray{ImdsFake::event("E-RETRY", "Reboot", {"vm-test-0"}, rfc1123_in(Millis(600'000)))});
+  start();
+  ASSERT_TRUE(watcher->poll_once());
+  EXPECT_EQ(imds.acknowledged(), std::vector<std::string>{"E-RETRY"});
+  int posts = 0;
+  for (const auto& r : imds.requests()) posts += r.method == "POST";
+  EXPECT_EQ(posts, 2);
+  EXPECT_EQ(count_lines("Successfully acknowledged all 1 event(s)"), 1);
+}
+
+TEST_F(AzureWatcherTest, MetricsAreShownBeforeAnyEvent) {
+  start();
+  const auto m = registry.render();
+  EXPECT_NE(m.find("azure_events_acknowledged_total 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("azure_drain_duration_seconds_count 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("# TYPE azure_scheduled_events_total counter"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace opsrun::testing

@@ -68,6 +68,12 @@ void ImdsFake::fail_with(int status) {
   fail_status_ = status;
 }
 
+void ImdsFake::fail_acks(int count, int status) {
+  std::lock_guard lock(mu_);
+  ack_failures_ = count;
+  ack_failure_status_ = status;
+}
+
 void ImdsFake::hang(std::chrono::milliseconds delay) {
   std::lock_guard lock(mu_);
   hang_ = delay;
@@ -142,6 +148,9 @@ HttpResponse ImdsFake::handle(const HttpRequest& r) {
         200, to_json_text(JsonObject{{"DocumentIncarnation", incarnation_}, {"Events", events_}}));
     if (!first_done_) out.delay = options_.first_call_delay;
     first_done_ = true;
+  } else if (r.method == "POST" && ack_failures_ > 0) {
+    --ack_failures_;
+    out = reply(ack_failure_status_, to_json_text(JsonObject{{"error", "injected failure"}}));
   } else if (r.method == "POST") {
     out = approve(r.body);
   } else {

@@ -31,6 +31,8 @@ class ImdsFake {
   void remove_event(const std::string& event_id);
   // While set, GET and POST get this status (500, 410, 429...) instead.
   void fail_with(int status);
+  // The next `count` approvals (POSTs) get `status` instead.
+  void fail_acks(int count, int status);
   // While set, every answer waits this long first (longer than the client's timeout: the
   // service looks unreachable). Zero: normal.
   void hang(std::chrono::milliseconds delay);
@@ -55,6 +57,8 @@ class ImdsFake {
   JsonArray events_;
   long long incarnation_ = 1;
   int fail_status_ = 0;
+  int ack_failures_ = 0;
+  int ack_failure_status_ = 0;
   std::chrono::milliseconds hang_{0};
   bool first_done_ = false;
   int gets_ = 0;

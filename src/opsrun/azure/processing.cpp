@@ -157,11 +157,7 @@ void step1_drain(WatcherParts& parts, const WatcherOptions& o, const std::string
                           : "    Drain hooks FAILED: " + d.failure);
     if (!d.success) r.drain_success = false;
     if (parts.metrics != nullptr && !o.dry_run)
-      parts.metrics
-          ->histogram("azure_drain_duration_seconds",
-                      "Time the drain runbooks of Scheduled Events took")
-          .with({})
-          .observe(d.seconds);
+      azure_metrics(*parts.metrics).drain_seconds.observe(d.seconds);
   }
 }
 
@@ -178,7 +174,16 @@ void step2_acknowledge(WatcherParts& parts, const WatcherOptions& o, BatchReport
     r.ack_note = "nothing to acknowledge";
   } else {
     r.ack_attempted = true;
+    // IMDS answers 500 and 410 for a while; 429 when polled too fast: try three times.
     auto ack = parts.imds.acknowledge(ids);
+    for (int attempt = 1; !ack && ack.error().code == ErrorCode::Unavailable && attempt < 3;
+         ++attempt) {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::unique_lock lock(mu);
+      parts.clock.wait_until(lock, cv, parts.clock.now() + Millis(1000), [] { return false; });
+      ack = parts.imds.acknowledge(ids);
+    }
     const SystemTime at = parts.clock.now();
     if (!ack) {
       r.ack_note = "failed: " + ack.error().describe();
@@ -190,16 +195,9 @@ void step2_acknowledge(WatcherParts& parts, const WatcherOptions& o, BatchReport
         d.reduction_seconds =
             d.event.not_before ? std::max(0.0, seconds_between(at, *d.event.not_before)) : 0.0;
         if (parts.metrics == nullptr) continue;
-        parts.metrics
-            ->counter("azure_events_acknowledged_total", "Scheduled Events acknowledged early")
-            .with({})
-            .inc();
-        parts.metrics
-            ->histogram("azure_impact_window_reduction_seconds",
-                        "NotBefore minus the early acknowledgement time, per event", {},
-                        {10, 30, 60, 120, 300, 600, 900, 1800, 3600, 86400})
-            .with({})
-            .observe(d.reduction_seconds);
+        const auto m = azure_metrics(*parts.metrics);
+        m.acknowledged.inc();
+        m.reduction.observe(d.reduction_seconds);
       }
       r.ack_note = "Successfully acknowledged all " + std::to_string(ids.size()) + " event(s)";
     }
@@ -270,6 +268,25 @@ std::string close_notes(const BatchReport& r) {
 }
 
 }  // namespace
+
+AzureMetrics azure_metrics(metrics::Registry& registry) {
+  return AzureMetrics{
+      .events = registry.counter("azure_scheduled_events_total",
+                                 "Scheduled Events seen for this VM, by type", {"type"}),
+      .acknowledged = registry
+                          .counter("azure_events_acknowledged_total",
+                                   "Scheduled Events acknowledged early (StartRequests)")
+                          .with({}),
+      .drain_seconds = registry
+                           .histogram("azure_drain_duration_seconds",
+                                      "Time the drain runbooks of Scheduled Events took")
+                           .with({}),
+      .reduction = registry
+                       .histogram("azure_impact_window_reduction_seconds",
+                                  "NotBefore minus the early acknowledgement time, per event", {},
+                                  {10, 30, 60, 120, 300, 600, 900, 1800, 3600, 86400})
+                       .with({})};
+}
 
 Json incident_fields(const BatchReport& r, const IncidentFields& incident,
                      const std::string& vm_name) {

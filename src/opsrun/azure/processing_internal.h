@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "opsrun/azure/watcher.h"
+#include "opsrun/metrics/registry.h"
 
 namespace opsrun::azure::detail {
 
@@ -38,6 +39,16 @@ struct BatchReport {
 BatchReport process_batch(WatcherParts& parts, const WatcherOptions& options,
                           const std::string& vm_name, const std::vector<ScheduledEvent>& events,
                           const std::function<bool()>& stopping);
+
+// The four metrics, registered on first use (the watcher registers them at start so they
+// show from the first scrape).
+struct AzureMetrics {
+  metrics::CounterFamily& events;     // azure_scheduled_events_total{type}
+  metrics::Counter& acknowledged;     // azure_events_acknowledged_total
+  metrics::Histogram& drain_seconds;  // azure_drain_duration_seconds
+  metrics::Histogram& reduction;      // azure_impact_window_reduction_seconds
+};
+AzureMetrics azure_metrics(metrics::Registry& registry);
 
 // The incident the seed files (exactly the fields; empty ones dropped).
 Json incident_fields(const BatchReport& report, const IncidentFields& incident,

@@ -30,6 +30,7 @@ struct Watcher::Impl {
     vm_name = options.vm_name;
     vm_name_known = !vm_name.empty();
     parts.imds.abort_when([this] { return is_stopping(); });
+    if (parts.metrics != nullptr) (void)detail::azure_metrics(*parts.metrics);  // from the start
   }
 
   bool is_stopping() {
@@ -57,10 +58,8 @@ struct Watcher::Impl {
 
   void count(const ScheduledEvent& e) {
     if (parts.metrics == nullptr) return;
-    parts.metrics
-        ->counter("azure_scheduled_events_total", "Scheduled Events seen for this VM, by type",
-                  {"type"})
-        .with({e.type == EventType::Unknown ? e.type_text : std::string(to_string(e.type))})
+    detail::azure_metrics(*parts.metrics)
+        .events.with({e.type == EventType::Unknown ? e.type_text : std::string(to_string(e.type))})
         .inc();
   }
 
