@@ -269,6 +269,7 @@ TEST_F(AzureWatcherTest, StopAbortsASlowFirstImdsCall) {
   watcher->stop();
   loop.join();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+  EXPECT_EQ(count_lines("IMDS unavailable"), 0) << "stopping is not an outage";
   imds.hang(Millis(0));
 }
 

@@ -88,6 +88,7 @@ Result<Decision> Watcher::poll_once() {
   auto& m = *impl_;
   auto doc = m.parts.imds.scheduled_events();
   if (!doc) {
+    if (doc.error().code == ErrorCode::Cancelled) return std::unexpected(doc.error());  // stopping
     if (!m.imds_down) {  // once per outage
       m.imds_down = true;
       m.parts.print("IMDS unavailable (" + doc.error().describe() + "); still polling");
@@ -134,7 +135,8 @@ void Watcher::run(Millis interval) {
       if (impl_->stopping) return;
     }
     auto polled = poll_once();
-    if (!polled && polled.error().code != ErrorCode::Unavailable)
+    if (!polled && polled.error().code != ErrorCode::Unavailable &&
+        polled.error().code != ErrorCode::Cancelled)
       log::error("azure-events: poll failed", {{"error", polled.error().describe()}});
     std::unique_lock lock(impl_->mu);
     impl_->parts.clock.wait_until(lock, impl_->cv, impl_->parts.clock.now() + interval,
