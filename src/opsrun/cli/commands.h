@@ -161,6 +161,18 @@ struct NotifyTestFlags {
 };
 int cmd_notify_test(const NotifyTestFlags& flags);
 
+// `opsrun azure-events` (cmd_azure.cpp): the Azure Scheduled Events watcher; exit 2 for a bad
+// config or flag, 1 when --once could not read IMDS.
+struct AzureEventsFlags {
+  std::string config;                           // empty: ./config.json if present
+  bool once = false;
+  bool dry_run = false;                         // or automation.dry_run in the config
+  int poll_interval = 0;                        // seconds, 1..3600; 0: the config's (default 5)
+  std::string imds_url;                         // empty: the config's (default 169.254.169.254)
+  StoreFlags store;                             // handled EventIds live in the store
+};
+int cmd_azure_events(const AzureEventsFlags& flags);
+
 // Parses --ctx key=value pairs (numbers, true/false and null are typed; everything else is a
 // string) and --ctx-json (an object), the JSON overriding nothing it does not name.
 Result<Json> parse_context(const std::vector<std::string>& pairs, const std::string& json);

@@ -256,6 +256,17 @@ int main(int argc, char** argv) {
   notify_test_cmd->add_option("--output", notify_test.output, "text or json")->check(CLI::IsMember({"text", "json"}));
   notify_test_cmd->callback([&] { code = cmd_notify_test(notify_test); });
 
+  AzureEventsFlags azure_events;
+  auto* azure_cmd = app.add_subcommand("azure-events", "watch Azure Scheduled Events: drain, acknowledge early, file a ServiceNow record");
+  azure_cmd->add_option("--config", azure_events.config, "config.json (default: ./config.json if present)");
+  azure_cmd->add_flag("--once", azure_events.once, "check once and exit");
+  azure_cmd->add_flag("--dry-run", azure_events.dry_run, "plan only: no drain, no acknowledgement, no record");
+  azure_cmd->add_option("--poll-interval", azure_events.poll_interval, "seconds between polls, 1-3600 (default 5)")
+      ->check(CLI::Range(1, 3600));
+  azure_cmd->add_option("--imds-url", azure_events.imds_url, "IMDS base URL (default http://169.254.169.254)");
+  add_store_flags(azure_cmd, azure_events.store, false);
+  azure_cmd->callback([&] { code = cmd_azure_events(azure_events); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "opsrun/azure/run.h"
 #include "opsrun/common/clock.h"
 #include "opsrun/common/log.h"
 #include "opsrun/config/config.h"
@@ -131,9 +133,11 @@ int run_daemon(const DaemonFlags& flags) {
     }
     policy = std::move(*loaded.policy);
   }
-  for (const char* later : {"triggers", "azure"}) {
-    const Json& section = std::string(later) == "triggers" ? cfg.triggers : cfg.azure;
-    if (!section.is_null()) log::warn("config section accepted but not implemented yet", {{"section", later}});
+  if (!cfg.triggers.is_null()) log::warn("config section accepted but not implemented yet", {{"section", "triggers"}});
+  auto azure_settings = azure::serve_settings(cfg.azure);
+  if (!azure_settings) {
+    std::fprintf(stderr, "serve: %s\n", azure_settings.error().describe().c_str());
+    return 2;
   }
 
   auto schedules = scheduler::parse_schedules(cfg.schedules);
@@ -238,6 +242,21 @@ int run_daemon(const DaemonFlags& flags) {
     std::fprintf(stderr, "serve: %s\n", http.error().describe().c_str());
     return 1;
   }
+  // The opt-in Azure Scheduled Events watcher (docs/azure-events.md).
+  std::unique_ptr<azure::WatcherHost> azure_watcher;
+  std::thread azure_thread;
+  if (*azure_settings) {
+    const int interval = (*azure_settings)->config.poll_interval_seconds;
+    auto host = azure::make_watcher(std::move((*azure_settings)->config), clock, *engine, store->get(), &registry,
+                                    [](const std::string& line) { log::info(line, {{"component", "azure-events"}}); });
+    if (!host) {
+      std::fprintf(stderr, "serve: azure.scheduled_events: %s\n", host.error().describe().c_str());
+      return 2;
+    }
+    azure_watcher = std::move(*host);
+    azure_thread = std::thread([&azure_watcher, interval] { azure_watcher->watcher->run(Millis(interval * 1000LL)); });
+  }
+
   std::printf("opsrun serving on http://%s:%u (store %s, %d runbooks, %d executions resumed)\n",
               options.host.c_str(), static_cast<unsigned>((*http)->port()), (*store)->describe().c_str(),
               loaded, recovered->resumed);
@@ -252,6 +271,10 @@ int run_daemon(const DaemonFlags& flags) {
   // still running then is resumed by recovery on the next start.
   (*http)->stop(std::chrono::milliseconds(2000));
   schedule_runner.stop();
+  if (azure_watcher) {
+    azure_watcher->watcher->stop();
+    azure_thread.join();
+  }
   timer_service.stop();
   engine->stop(std::chrono::seconds(flags.grace_seconds));
   std::printf("opsrun stopped\n");
