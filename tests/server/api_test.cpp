@@ -1,15 +1,9 @@
 // The API over real loopback HTTP against the real `opsrun serve` binary.
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -18,9 +12,8 @@
 #include "opsrun/common/json.h"
 #include "fakes/webhook_receiver.h"
 #include "opsrun/server/auth.h"
+#include "support/serve_process.h"
 #include "support/notify_runbook.h"
-
-extern char** environ;
 
 namespace opsrun::testing {
 namespace {
@@ -77,47 +70,18 @@ class Server {
   ~Server() { stop(); }
 
   void start() {
-    const std::string out = (dir_ / "serve.out").string();
-    std::vector<std::string> args = {OPSRUN_BINARY, "serve", "--config", (dir_ / "opsrun.yaml").string(),
-                                     "--listen", "127.0.0.1:0", "--data-dir", (dir_ / "data").string(),
-                                     "--runbooks", (dir_ / "runbooks").string(), "--grace", "1"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_store;
-    for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
-    env_store.push_back(std::string("OPSRUN_BOOTSTRAP_TOKEN=") + kAdmin);
-    std::vector<char*> envp;
-    for (auto& e : env_store) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "serve.err").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ASSERT_EQ(posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    const std::regex port_re("127\\.0\\.0\\.1:([0-9]+)");
-    for (int i = 0; i < 300 && port_ == 0; ++i) {
-      std::ifstream in(out);
-      std::string text((std::istreambuf_iterator<char>(in)), {});
-      std::smatch m;
-      if (std::regex_search(text, m, port_re)) port_ = std::stoi(m[1]);
-      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_NE(port_, 0) << "the server did not report its port";
+    serve_ = std::make_unique<ServeProcess>(
+        dir_,
+        std::vector<std::string>{"--config", (dir_ / "opsrun.yaml").string(), "--data-dir", (dir_ / "data").string(),
+                                 "--runbooks", (dir_ / "runbooks").string(), "--grace", "1"},
+        std::vector<std::string>{std::string("OPSRUN_BOOTSTRAP_TOKEN=") + kAdmin});
+    ASSERT_TRUE(serve_->ok()) << "the server did not report its port";
   }
 
-  int stop() {
-    if (pid_ <= 0) return 0;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    port_ = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
+  // The exit code of a clean stop; 0 when it was not running.
+  int stop() { return serve_ && serve_->ok() ? serve_->stop() : 0; }
 
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::string url(const std::string& path) const { return serve_->url(path); }
   void add_config(const std::string& yaml) { std::ofstream(dir_ / "opsrun.yaml", std::ios::app) << yaml; }
   void add_runbook(const std::string& name, const std::string& yaml) {
     std::ofstream(dir_ / "runbooks" / name) << yaml;
@@ -129,8 +93,7 @@ class Server {
 
  private:
   fs::path dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  std::unique_ptr<ServeProcess> serve_;
 };
 
 class Api : public ::testing::Test {
